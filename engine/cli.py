@@ -1,0 +1,113 @@
+"""CLI: parse arguments, call the engine, pick a view, set the exit code. Nothing else.
+
+Start-up matters (`agentops --help` and `validate` run in every CI job and editor hook), so
+this module imports only the standard library at import time; each command imports what it
+needs when it runs, and heavy SDKs stay inside the providers that use them.
+
+Exit codes: 0 success / valid / no changes; 1 error, invalid specs, failed gate or SLO;
+2 changes present (`plan --detailed-exitcode`); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_global(p: argparse.ArgumentParser, *, top: bool) -> None:
+    # Global flags are accepted before and after the subcommand (`agentops --debug plan` and
+    # `agentops plan --debug`); SUPPRESS keeps the subparser from resetting the top value.
+    default = None if top else argparse.SUPPRESS
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show tracebacks and debug logs",
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        choices=["text", "json", "markdown"],
+        default=default,
+        help="output format (default: text)",
+    )
+    p.add_argument(
+        "--workspace",
+        "-C",
+        metavar="DIR",
+        default=default,
+        help="workspace directory (default: the current directory)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=["console", "json"],
+        default=default,
+        help="structured log format (default: json when CI=true or not a TTY)",
+    )
+    p.add_argument(
+        "--no-color",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="disable colours",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentops",
+        description=(
+            "Declarative lifecycle engine for AI agents: validate, plan and apply Agents, "
+            "Datasets, Experiments, QualityGates and LoadTests declared in YAML."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"agentops {__version__}")
+    _add_global(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from engine.commands import register_all
+
+    register_all(sub, lambda p: _add_global(p, top=False))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 1
+    args.output = args.output or "text"
+    args.workspace = Path(args.workspace or os.getcwd()).resolve()
+    if args.no_color or os.environ.get("NO_COLOR"):
+        os.environ["NO_COLOR"] = "1"
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into messages
+        if args.debug:
+            raise
+        from engine.errors import AgentOpsError
+
+        if isinstance(exc, AgentOpsError):
+            print(f"error: {exc}", file=sys.stderr)
+            if exc.hint:
+                print(f"  hint: {exc.hint}", file=sys.stderr)
+        else:
+            print(f"internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(
+                "  run again with --debug for the traceback, and please report it", file=sys.stderr
+            )
+        return 1
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Helpers shared by commands: loading a valid workspace, printing diagnostics."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic
+from engine.errors import WorkspaceInvalid
+from engine.workspace import Workspace, load_workspace
+
+AddGlobal = Callable[[argparse.ArgumentParser], None]
+
+
+def use_color(stream: object = sys.stderr) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+
+def print_diagnostics(diags: Sequence[Diagnostic]) -> None:
+    color = use_color(sys.stderr)
+    for d in diags:
+        line = d.format()
+        if color:
+            line = line.replace(
+                f": {d.severity.value}: ", f": \x1b[31m{d.severity.value}\x1b[0m: ", 1
+            )
+        print(line, file=sys.stderr)
+
+
+def load_valid_workspace(root: Path) -> Workspace:
+    """The workspace, or WorkspaceInvalid after printing every diagnostic."""
+    ws = load_workspace(root)
+    if not ws.ok:
+        print_diagnostics(ws.diagnostics)
+        raise WorkspaceInvalid(ws.diagnostics)
+    return ws

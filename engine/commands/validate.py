@@ -1,0 +1,101 @@
+"""`agentops validate`, `agentops schema`, `agentops graph`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.commands.common import AddGlobal, load_valid_workspace, print_diagnostics
+
+
+def register(sub: Any, add_global: AddGlobal) -> None:
+    p = sub.add_parser("validate", help="check the specs; print one precise line per problem")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="spec files or directories (default: specs/ and environments/)",
+    )
+    add_global(p)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("schema", help="write a JSON Schema per kind (for editors)")
+    p.add_argument("--out", type=Path, default=None, help="directory (default: print to stdout)")
+    add_global(p)
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("graph", help="show the resolved dependency graph in apply order")
+    add_global(p)
+    p.set_defaults(handler=cmd_graph)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.workspace import load_workspace
+
+    paths = [p if p.is_absolute() else args.workspace / p for p in args.paths]
+    ws = load_workspace(args.workspace, paths)
+    counts = {
+        k: len(ws.by_kind(k))
+        for k in ("Environment", "Agent", "Dataset", "Experiment", "QualityGate", "LoadTest")
+    }
+    if args.output == "json":
+        print(
+            json.dumps(
+                {
+                    "valid": ws.ok,
+                    "files": ws.files,
+                    "counts": counts,
+                    "diagnostics": [d.to_json() for d in ws.diagnostics],
+                },
+                indent=2,
+            )
+        )
+        return 0 if ws.ok else 1
+    print_diagnostics(ws.diagnostics)
+    if not ws.ok:
+        n = len(ws.diagnostics)
+        print(f"{n} error{'s' if n != 1 else ''} in {len(ws.files)} files", file=sys.stderr)
+        return 1
+    summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items() if v)
+    print(f"Valid: {summary} in {len(ws.files)} files.")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from engine.schema_export import kind_schemas
+
+    schemas = kind_schemas()
+    if args.out is None:
+        print(json.dumps(schemas, indent=2, sort_keys=True))
+        return 0
+    out: Path = args.out if args.out.is_absolute() else args.workspace / args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, schema in schemas.items():
+        (out / f"{kind}.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    print(f"Wrote {len(schemas)} schemas to {out}")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from engine.graph import build_graph
+
+    ws = load_valid_workspace(args.workspace)
+    graph = build_graph(ws)
+    if args.output == "json":
+        print(
+            json.dumps(
+                [
+                    {"address": str(n.address), "depends_on": [str(d) for d in n.depends_on]}
+                    for n in graph
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    for n in graph:
+        deps = ", ".join(str(d) for d in n.depends_on if d.kind != "Environment")
+        print(f"{n.address}" + (f"  ← {deps}" if deps else ""))
+    return 0

@@ -1,0 +1,163 @@
+"""Graph: the resolved dependency DAG of a valid workspace, in deterministic order.
+
+Pipeline role: `resolve -> graph`. One node per address (`agent.docs-assistant[prd]`);
+edges point from a node to what must exist first:
+
+- an agent in env E    -> environment.E and the agents it `calls` in E
+- a dataset in E       -> environment.E
+- an experiment / gate -> its dataset in E and the callees of its agent in E
+                          (the agent itself is deployed as an ephemeral variant by the run)
+- an agent in an environment a gate `promotes` -> that gate (promotion waits for it)
+- a load test in E     -> the agent it targets in E
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from engine.addresses import Address
+from engine.schema import Document
+from engine.workspace import Spec, Workspace
+
+#: plan/apply order between independent nodes: environments, datasets, agents, runs
+KIND_RANK = {
+    "Environment": 0,
+    "Dataset": 1,
+    "Agent": 2,
+    "Experiment": 3,
+    "QualityGate": 4,
+    "LoadTest": 5,
+}
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    address: Address
+    spec: Spec[Document]
+    depends_on: tuple[Address, ...]
+
+    @property
+    def kind(self) -> str:
+        return self.address.kind
+
+
+@dataclass
+class DesiredGraph:
+    nodes: dict[Address, GraphNode] = field(default_factory=dict)
+    order: list[Address] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[GraphNode]:
+        return (self.nodes[a] for a in self.order)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def dependents(self) -> dict[Address, list[Address]]:
+        out: dict[Address, list[Address]] = {a: [] for a in self.nodes}
+        for node in self.nodes.values():
+            for dep in node.depends_on:
+                out.setdefault(dep, []).append(node.address)
+        return out
+
+    def closure(self, targets: list[Address]) -> set[Address]:
+        """The targets plus everything they depend on (transitively)."""
+        seen: set[Address] = set()
+        stack = [t for t in targets if t in self.nodes]
+        while stack:
+            a = stack.pop()
+            if a in seen:
+                continue
+            seen.add(a)
+            stack.extend(self.nodes[a].depends_on)
+        return seen
+
+
+class GraphCycle(Exception):
+    def __init__(self, path: list[Address]) -> None:
+        super().__init__(" → ".join(str(a) for a in path))
+        self.path = path
+
+
+def build_graph(ws: Workspace) -> DesiredGraph:
+    """The DAG of a workspace that validated; raises GraphCycle on a cycle."""
+    deps: dict[Address, tuple[Spec[Document], list[Address]]] = {}
+
+    def add(addr: Address, spec: Spec[Document], on: list[Address]) -> None:
+        deps[addr] = (spec, on)
+
+    for name, env in ws.environments.items():
+        add(Address("Environment", name), env, [])  # type: ignore[arg-type]
+    for name, agent in ws.agents.items():
+        for e in ws.agent_envs(name):
+            on = [Address("Environment", e)]
+            on += [Address("Agent", c, e) for c in agent.doc.spec.calls]
+            add(Address("Agent", name, e), agent, on)  # type: ignore[arg-type]
+    for name, ds in ws.datasets.items():
+        for e in ws.dataset_envs(name):
+            add(Address("Dataset", name, e), ds, [Address("Environment", e)])  # type: ignore[arg-type]
+    for kind, table in (("Experiment", ws.experiments), ("QualityGate", ws.gates)):
+        for name, run in table.items():
+            s = run.doc.spec
+            e = s.environment
+            on = [Address("Environment", e), Address("Dataset", s.dataset, e)]
+            on += [Address("Agent", c, e) for c in ws.agents[s.agent].doc.spec.calls]
+            add(Address(kind, name, e), run, on)  # type: ignore[arg-type]
+    for name, gate in ws.gates.items():
+        gate_addr = Address("QualityGate", name, gate.doc.spec.environment)
+        for p in gate.doc.spec.promotes:
+            target = Address("Agent", gate.doc.spec.agent, p)
+            if target in deps:
+                deps[target][1].append(gate_addr)
+    for name, lt in ws.loadtests.items():
+        s = lt.doc.spec
+        on = [Address("Environment", s.environment), Address("Agent", s.agent, s.environment)]
+        add(Address("LoadTest", name, s.environment), lt, on)  # type: ignore[arg-type]
+
+    graph = DesiredGraph()
+    for addr, (spec, on) in deps.items():
+        graph.nodes[addr] = GraphNode(addr, spec, tuple(sorted(set(on))))
+    graph.order = topological_order(graph)
+    return graph
+
+
+def _key(a: Address) -> tuple[int, str, str, str]:
+    return (KIND_RANK[a.kind], a.env or "", a.name, a.kind)
+
+
+def topological_order(graph: DesiredGraph) -> list[Address]:
+    """Kahn's algorithm with a priority queue: the same graph always gives the same order."""
+    indegree = {a: 0 for a in graph.nodes}
+    for node in graph.nodes.values():
+        for dep in node.depends_on:
+            if dep in graph.nodes:
+                indegree[node.address] += 1
+    dependents = graph.dependents()
+    ready = [(_key(a), a) for a, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[Address] = []
+    while ready:
+        _, a = heapq.heappop(ready)
+        order.append(a)
+        for nxt in dependents.get(a, ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                heapq.heappush(ready, (_key(nxt), nxt))
+    if len(order) != len(graph.nodes):
+        raise GraphCycle(_a_cycle(graph, set(graph.nodes) - set(order)))
+    return order
+
+
+def _a_cycle(graph: DesiredGraph, stuck: set[Address]) -> list[Address]:
+    start = min(stuck, key=_key)
+    path = [start]
+    seen = {start: 0}
+    current = start
+    while True:
+        nxt = min((d for d in graph.nodes[current].depends_on if d in stuck), key=_key)
+        if nxt in seen:
+            return path[seen[nxt] :] + [nxt]
+        seen[nxt] = len(path)
+        path.append(nxt)
+        current = nxt

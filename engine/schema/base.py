@@ -1,0 +1,136 @@
+"""Shared pieces of the spec language: the envelope, names, secret refs, durations.
+
+Every document is `apiVersion: agentops/v1`, `kind`, `metadata: {name, labels}`, `spec`.
+Spec fields are camelCase in YAML (Kubernetes style) and snake_case in Python; unknown
+fields are errors everywhere (`extra="forbid"`), and models are frozen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "agentops/v1"
+
+NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$")
+SECRET_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|ssm:/[A-Za-z0-9_.\-/]+)$")
+ENV_VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODEL_RE = re.compile(r"^(bedrock|openai|offline):[^\s]+$")
+ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
+DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+MODEL_PROVIDERS = ("bedrock", "openai", "offline")
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: camelCase aliases, unknown fields rejected, frozen."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        str_strip_whitespace=False,
+    )
+
+
+def _check_name(value: str) -> str:
+    if not NAME_RE.match(value):
+        raise ValueError(
+            f"invalid name '{value}': use lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 48 characters"
+        )
+    return value
+
+
+def _check_secret(value: str) -> str:
+    if not SECRET_RE.match(value):
+        raise ValueError(
+            f"malformed secret reference '{_redact(value)}': use env:NAME or ssm:/path "
+            "(secrets are references, never values)"
+        )
+    return value
+
+
+def _redact(value: str) -> str:
+    # A malformed reference may be a pasted secret: never echo more than a prefix.
+    return value if len(value) <= 6 else value[:4] + "…"
+
+
+def _check_env_var(value: str) -> str:
+    if not ENV_VAR_RE.match(value):
+        raise ValueError(f"invalid environment variable name '{value}'")
+    return value
+
+
+def parse_duration(value: object) -> float:
+    """'500ms', '10s', '2m', '1h' or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration must be a number of seconds or a string like '30s'")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = DURATION_RE.match(value)
+        if m:
+            number, unit = float(m.group(1)), m.group(2) or "s"
+            return number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    raise ValueError(f"invalid duration {value!r}: use e.g. 500ms, 30s, 5m, 1h or a number")
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+SecretRef = Annotated[
+    str,
+    AfterValidator(_check_secret),
+    WithJsonSchema({"type": "string", "pattern": SECRET_RE.pattern}),
+]
+EnvVarName = Annotated[str, AfterValidator(_check_env_var)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(lambda v: v, return_type=float),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": DURATION_RE.pattern},
+            ]
+        }
+    ),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Metadata(SpecModel):
+    name: Name
+    labels: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+
+
+class Document(SpecModel):
+    """The envelope; subclasses narrow `kind` and `spec`."""
+
+    KIND: ClassVar[str] = ""
+    #: kinds whose resources live per environment carry `[env]` in their address
+    PER_ENVIRONMENT: ClassVar[bool] = True
+
+    api_version: Literal["agentops/v1"]
+    kind: str
+    metadata: Metadata
+    spec: Any
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name

@@ -1,0 +1,34 @@
+"""QualityGate: evaluates an exact agent digest; environments in `promotes` wait for it."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from engine.schema.base import Document, Duration, Name, SpecModel
+from engine.schema.evaluation import EvaluatorRef, LatencyLimits
+
+
+class QualityGateSpec(SpecModel):
+    agent: Name
+    dataset: Name
+    #: the test environment the gate's ephemeral agent runs in
+    environment: Name
+    #: environments that only receive an agent digest after this gate passed for it
+    promotes: list[Name] = Field(default_factory=list)
+    evaluators: list[EvaluatorRef] = Field(min_length=1)
+    latency: LatencyLimits | None = None
+    #: failed calls allowed (each still scores 0 - never dropped)
+    max_errors: int = Field(default=0, ge=0)
+    repetitions: int = Field(default=1, ge=1, le=100)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    #: what a result straddling a threshold within its spread counts as
+    inconclusive: Literal["pass", "fail"] = "fail"
+    timeout: Duration = 60.0
+
+
+class QualityGate(Document):
+    KIND: ClassVar[str] = "QualityGate"
+    kind: Literal["QualityGate"]
+    spec: QualityGateSpec

@@ -1,0 +1,566 @@
+"""Workspace: the validated, cross-checked set of specs of one directory.
+
+Pipeline role: `load -> validate -> resolve`. `load_workspace()` runs the first two stages
+over every file and then checks what no single document can: duplicate names (both places),
+references to agents/datasets/environments/evaluators/model aliases/files that do not exist,
+`calls:` cycles (printed as the path), and the contents of dataset and prompt files. It
+never raises for bad input: everything is collected in `Workspace.diagnostics`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import ValidationError
+
+from engine.addresses import KIND_PREFIX
+from engine.datasets import LoadedItem, load_dataset_file, parse_items
+from engine.diagnostics import Diagnostic, SourceLocation, did_you_mean, sort_key
+from engine.evaluator_names import check_evaluator
+from engine.loader import RawDocument, discover, load_files, relative
+from engine.schema import (
+    Agent,
+    AgentSpec,
+    Dataset,
+    Document,
+    Environment,
+    Experiment,
+    LoadPrompt,
+    LoadTest,
+    QualityGate,
+)
+from engine.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
+from engine.validate import clean_path, describe_error, validate_document
+
+D = TypeVar("D", bound=Document)
+
+
+@dataclass(frozen=True)
+class Spec(Generic[D]):
+    """A validated document and where it came from."""
+
+    doc: D
+    raw: RawDocument
+
+    @property
+    def name(self) -> str:
+        return self.doc.metadata.name
+
+    @property
+    def base_address(self) -> str:
+        return f"{KIND_PREFIX[self.doc.KIND]}.{self.name}"
+
+    def loc(self, *path: str | int, value: bool = True) -> SourceLocation:
+        return self.raw.locate(path, prefer_value=value)
+
+
+@dataclass
+class Workspace:
+    root: Path
+    environments: dict[str, Spec[Environment]] = field(default_factory=dict)
+    agents: dict[str, Spec[Agent]] = field(default_factory=dict)
+    datasets: dict[str, Spec[Dataset]] = field(default_factory=dict)
+    experiments: dict[str, Spec[Experiment]] = field(default_factory=dict)
+    gates: dict[str, Spec[QualityGate]] = field(default_factory=dict)
+    loadtests: dict[str, Spec[LoadTest]] = field(default_factory=dict)
+    items: dict[str, list[LoadedItem]] = field(default_factory=dict)
+    prompts: dict[str, list[LoadPrompt]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def by_kind(self, kind: str) -> dict[str, Spec[Document]]:
+        table: dict[str, dict[str, Spec[Document]]] = {
+            "Environment": self.environments,  # type: ignore[dict-item]
+            "Agent": self.agents,  # type: ignore[dict-item]
+            "Dataset": self.datasets,  # type: ignore[dict-item]
+            "Experiment": self.experiments,  # type: ignore[dict-item]
+            "QualityGate": self.gates,  # type: ignore[dict-item]
+            "LoadTest": self.loadtests,  # type: ignore[dict-item]
+        }
+        return table[kind]
+
+    def all_specs(self) -> Iterable[Spec[Document]]:
+        for kind in KIND_PREFIX:
+            yield from self.by_kind(kind).values()
+
+    def envs_of(self, names: Sequence[str] | None) -> list[str]:
+        """The environments a resource runs in: the listed ones or all of them."""
+        return list(names) if names is not None else sorted(self.environments)
+
+    def agent_envs(self, agent: str) -> list[str]:
+        return self.envs_of(self.agents[agent].doc.spec.environments)
+
+    def dataset_envs(self, dataset: str) -> list[str]:
+        return self.envs_of(self.datasets[dataset].doc.spec.environments)
+
+    def resolve_model(self, model: str, env: str) -> str | None:
+        """`provider:id` for an alias or a literal model string; None if undefined."""
+        if MODEL_RE.match(model):
+            return model
+        spec = self.environments.get(env)
+        if spec is None:
+            return None
+        return spec.doc.spec.models.get(model)
+
+    def path(self, relative_path: str) -> Path:
+        return self.root / relative_path
+
+
+def load_workspace(root: Path, paths: Sequence[Path] = ()) -> Workspace:
+    """Load, validate and cross-check every spec under `root` (or the given paths)."""
+    ws = Workspace(root=root)
+    files = discover(root, paths)
+    ws.files = [relative(f, root) for f in files]
+    if not files:
+        where = ", ".join(str(p) for p in paths) if paths else f"{root}/specs, {root}/environments"
+        ws.diagnostics.append(
+            Diagnostic(
+                SourceLocation(str(paths[0]) if paths else "."),
+                f"no spec files (*.yaml, *.yml) found in {where}",
+                hint="run agentops in a workspace directory or pass the spec paths",
+            )
+        )
+        return ws
+    raws, diags = load_files(root, files)
+    ws.diagnostics.extend(diags)
+    first_seen: dict[tuple[str, str], Spec[Document]] = {}
+    for raw in raws:
+        doc, problems = validate_document(raw)
+        ws.diagnostics.extend(problems)
+        if doc is None:
+            continue
+        spec: Spec[Document] = Spec(doc, raw)
+        key = (doc.KIND, doc.metadata.name)
+        if key in first_seen:
+            first = first_seen[key]
+            ws.diagnostics.append(
+                Diagnostic(
+                    spec.loc("metadata", "name"),
+                    f"duplicate name: {spec.base_address} is also defined at "
+                    f"{first.loc('metadata', 'name')}",
+                    spec.base_address,
+                    "names must be unique per kind; rename or remove one",
+                )
+            )
+            continue
+        first_seen[key] = spec
+        ws.by_kind(doc.KIND)[doc.metadata.name] = spec
+    _Resolver(ws).run()
+    ws.diagnostics.sort(key=sort_key)
+    return ws
+
+
+class _Resolver:
+    """Cross-document checks; appends diagnostics to the workspace."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+
+    def error(
+        self, spec: Spec[Document], path: Sequence[str | int], msg: str, hint: str | None = None
+    ) -> None:
+        self.ws.diagnostics.append(Diagnostic(spec.loc(*path), msg, spec.base_address, hint))
+
+    def run(self) -> None:
+        ws = self.ws
+        if not ws.environments and (ws.agents or ws.datasets):
+            spec = next(iter(ws.agents.values()), None) or next(iter(ws.datasets.values()))
+            self.error(
+                spec,
+                (),
+                "no Environment is declared",  # type: ignore[arg-type]
+                "add environments/<name>.yaml with kind: Environment",
+            )
+        for env in ws.environments.values():
+            self.check_environment(env)
+        for agent in ws.agents.values():
+            self.check_agent(agent)
+        self.check_cycles()
+        for ds in ws.datasets.values():
+            self.check_dataset(ds)
+        for ex in ws.experiments.values():
+            self.check_experiment(ex)
+        for gate in ws.gates.values():
+            self.check_gate(gate)
+        for lt in ws.loadtests.values():
+            self.check_loadtest(lt)
+
+    # --- references -------------------------------------------------------------------
+    def ref(self, spec: Spec[Document], path: Sequence[str | int], kind: str, name: str) -> bool:
+        table = self.ws.by_kind(kind)
+        if name in table:
+            return True
+        prefix = KIND_PREFIX[kind]
+        hint = did_you_mean(name, table) or (
+            f"declared: {', '.join(sorted(table))}" if table else f"no {kind} is declared"
+        )
+        self.error(spec, path, f"{prefix} '{name}' does not exist", hint)
+        return False
+
+    def envs(
+        self, spec: Spec[Document], path: Sequence[str | int], names: Sequence[str] | None
+    ) -> None:
+        for i, env in enumerate(names or ()):
+            self.ref(spec, (*path, i), "Environment", env)
+
+    def file(
+        self,
+        spec: Spec[Document],
+        path: Sequence[str | int],
+        rel: str,
+        what: str,
+        *,
+        directory: bool = False,
+        base: Path | None = None,
+    ) -> bool:
+        target = (base or self.ws.root) / rel
+        ok = target.is_dir() if directory else target.is_file()
+        if not ok:
+            shown = relative(target, self.ws.root)
+            self.error(
+                spec,
+                path,
+                f"{what} '{shown}' does not exist",
+                "paths are relative to the workspace root"
+                if base is None
+                else f"the {what} is relative to spec.source",
+            )
+        return ok
+
+    def model(
+        self, spec: Spec[Document], path: Sequence[str | int], model: str, envs: Sequence[str]
+    ) -> None:
+        if MODEL_RE.match(model):
+            return
+        if ":" in model:
+            provider = model.split(":", 1)[0]
+            self.error(
+                spec,
+                path,
+                f"unknown model provider '{provider}'",
+                did_you_mean(provider, MODEL_PROVIDERS)
+                or f"use {', '.join(p + ':<id>' for p in MODEL_PROVIDERS)}",
+            )
+            return
+        if not ALIAS_RE.match(model):
+            self.error(
+                spec,
+                path,
+                f"invalid model '{model}'",
+                "use an alias of the environment or provider:id",
+            )
+            return
+        for env in envs:
+            env_spec = self.ws.environments.get(env)
+            if env_spec is None:
+                continue
+            aliases = env_spec.doc.spec.models
+            if model not in aliases:
+                hint = did_you_mean(model, aliases) or (
+                    f"define it under spec.models of environment.{env}, or use provider:id"
+                )
+                self.error(
+                    spec, path, f"model alias '{model}' is not defined in environment '{env}'", hint
+                )
+
+    # --- kinds --------------------------------------------------------------------------
+    def check_environment(self, env: Spec[Environment]) -> None:
+        s = env.doc.spec
+        for alias, target in s.models.items():
+            if not ALIAS_RE.match(alias):
+                self.error(
+                    env,
+                    ("spec", "models", alias),
+                    f"invalid model alias '{alias}'",
+                    "use lowercase letters, digits, '-' or '_'",
+                )
+            if not MODEL_RE.match(target):
+                self.error(
+                    env,
+                    ("spec", "models", alias),
+                    f"model alias '{alias}' must map to provider:id, got '{target}'",
+                    f"providers: {', '.join(MODEL_PROVIDERS)}",
+                )
+        if s.judge is not None:
+            self.model(env, ("spec", "judge", "model"), s.judge.model, [env.name])  # type: ignore[arg-type]
+
+    def check_agent(self, agent: Spec[Agent]) -> None:
+        s = agent.doc.spec
+        a: Spec[Document] = agent  # type: ignore[assignment]
+        self.envs(a, ("spec", "environments"), s.environments)
+        envs = [e for e in self.ws.envs_of(s.environments) if e in self.ws.environments]
+        self.model(a, ("spec", "model"), s.model, envs)
+        if self.file(a, ("spec", "source"), s.source, "source directory", directory=True):
+            self.file(
+                a, ("spec", "entrypoint"), s.entrypoint, "entrypoint", base=self.ws.root / s.source
+            )
+            if s.requirements:
+                self.file(
+                    a,
+                    ("spec", "requirements"),
+                    s.requirements,
+                    "requirements file",
+                    base=self.ws.root / s.source,
+                )
+        if s.system_prompt_file:
+            self.file(a, ("spec", "systemPromptFile"), s.system_prompt_file, "system prompt file")
+        for i, callee in enumerate(s.calls):
+            if callee == agent.name:
+                self.error(
+                    a,
+                    ("spec", "calls", i),
+                    f"agent '{callee}' calls itself",
+                    "remove it from calls",
+                )
+                continue
+            if not self.ref(a, ("spec", "calls", i), "Agent", callee):
+                continue
+            missing = sorted(set(envs) - set(self.ws.agent_envs(callee)))
+            if missing:
+                self.error(
+                    a,
+                    ("spec", "calls", i),
+                    f"calls '{callee}', which does not run in {', '.join(missing)}",
+                    f"add those environments to agent.{callee} or remove them here",
+                )
+
+    def check_cycles(self) -> None:
+        graph = {
+            n: [c for c in a.doc.spec.calls if c in self.ws.agents and c != n]
+            for n, a in self.ws.agents.items()
+        }
+        reported: set[frozenset[str]] = set()
+        for cycle in find_cycles(graph):
+            key = frozenset(cycle)
+            if key in reported:
+                continue
+            reported.add(key)
+            head = self.ws.agents[cycle[0]]
+            idx = head.doc.spec.calls.index(cycle[1])
+            path = " → ".join(f"agent.{n}" for n in cycle)
+            self.error(
+                head,
+                ("spec", "calls", idx),  # type: ignore[arg-type]
+                f"dependency cycle: {path}",
+                "agents cannot call each other in a loop",
+            )
+
+    def check_dataset(self, ds: Spec[Dataset]) -> None:
+        s = ds.doc.spec
+        d: Spec[Document] = ds  # type: ignore[assignment]
+        self.envs(d, ("spec", "environments"), s.environments)
+        if s.file is not None:
+            if self.file(d, ("spec", "file"), s.file, "dataset file"):
+                items, diags = load_dataset_file(
+                    self.ws.root / s.file, s.file, ds.base_address, s.format
+                )
+                self.ws.diagnostics.extend(diags)
+                if not diags:
+                    self.ws.items[ds.name] = items
+        else:
+            raw_items = ds.raw.data["spec"]["items"]  # type: ignore[index]
+            items, diags = parse_items(
+                raw_items,
+                where=ds.raw,
+                file=ds.raw.file,
+                address=ds.base_address,
+                prefix=("spec", "items"),
+            )
+            self.ws.diagnostics.extend(diags)
+            if not diags:
+                self.ws.items[ds.name] = items
+
+    def run_common(
+        self, spec: Spec[Document], agent: str, env: str, evaluators: Sequence[object] = ()
+    ) -> None:
+        self.ref(spec, ("spec", "agent"), "Agent", agent)
+        self.ref(spec, ("spec", "environment"), "Environment", env)
+        for i, ev in enumerate(evaluators):
+            problem = check_evaluator(ev, self.ws.root)  # type: ignore[arg-type]
+            if problem:
+                self.error(spec, ("spec", "evaluators", i, "use"), problem[0], problem[1])
+
+    def dataset_in_env(self, spec: Spec[Document], dataset: str, env: str) -> None:
+        if self.ref(spec, ("spec", "dataset"), "Dataset", dataset) and (
+            env in self.ws.environments and env not in self.ws.dataset_envs(dataset)
+        ):
+            self.error(
+                spec,
+                ("spec", "dataset"),
+                f"dataset '{dataset}' is not synced to environment '{env}'",
+                f"add {env} to dataset.{dataset}'s environments",
+            )
+
+    def callees_in_env(self, spec: Spec[Document], agent: str, env: str) -> None:
+        a = self.ws.agents.get(agent)
+        if a is None or env not in self.ws.environments:
+            return
+        for callee in a.doc.spec.calls:
+            if callee in self.ws.agents and env not in self.ws.agent_envs(callee):
+                self.error(
+                    spec,
+                    ("spec", "environment"),
+                    f"agent '{agent}' calls '{callee}', which does not run in '{env}'",
+                    f"add {env} to agent.{callee}'s environments",
+                )
+
+    def check_experiment(self, ex: Spec[Experiment]) -> None:
+        s = ex.doc.spec
+        e: Spec[Document] = ex  # type: ignore[assignment]
+        self.run_common(e, s.agent, s.environment, s.evaluators)
+        self.dataset_in_env(e, s.dataset, s.environment)
+        self.callees_in_env(e, s.agent, s.environment)
+        base = self.ws.agents.get(s.agent)
+        if base is None:
+            return
+        fields = {f.alias or n for n, f in AgentSpec.model_fields.items()}
+        base_data = base.raw.data["spec"]  # type: ignore[index]
+        for key, values in s.matrix.items():
+            if key.startswith("env."):
+                continue
+            if key not in fields:
+                self.error(
+                    e,
+                    ("spec", "matrix", key),
+                    f"matrix key '{key}' is not an agent field",
+                    did_you_mean(key, fields) or "use an agent field or env.NAME",
+                )
+                continue
+            for i, value in enumerate(values):
+                data = {**base_data, key: value.value}
+                # A matrix prompt replaces the base prompt, whichever way it was given.
+                for a, b in (
+                    ("systemPrompt", "systemPromptFile"),
+                    ("systemPromptFile", "systemPrompt"),
+                ):
+                    if key == a:
+                        data.pop(b, None)
+                try:
+                    AgentSpec.model_validate(data)
+                except ValidationError as exc:
+                    err = exc.errors(include_url=False, include_input=False)[0]
+                    msg, hint = describe_error(
+                        err["type"], err["msg"], clean_path(err["loc"], data), AgentSpec
+                    )
+                    self.error(e, ("spec", "matrix", key, i), f"matrix value: {msg}", hint)
+                if key == "model" and isinstance(value.value, str):
+                    self.model(e, ("spec", "matrix", key, i), value.value, [s.environment])
+
+    def check_gate(self, gate: Spec[QualityGate]) -> None:
+        s = gate.doc.spec
+        g: Spec[Document] = gate  # type: ignore[assignment]
+        self.run_common(g, s.agent, s.environment, s.evaluators)
+        self.dataset_in_env(g, s.dataset, s.environment)
+        self.callees_in_env(g, s.agent, s.environment)
+        self.envs(g, ("spec", "promotes"), s.promotes)
+        if s.agent in self.ws.agents:
+            runs_in = self.ws.agent_envs(s.agent)
+            for i, env in enumerate(s.promotes):
+                if env in self.ws.environments and env not in runs_in:
+                    self.error(
+                        g,
+                        ("spec", "promotes", i),
+                        f"agent '{s.agent}' does not run in '{env}'",
+                        f"add {env} to agent.{s.agent}'s environments",
+                    )
+        if s.environment in s.promotes:
+            self.error(
+                g,
+                ("spec", "environment"),
+                "the test environment cannot also be promoted by the gate",
+            )
+
+    def check_loadtest(self, lt: Spec[LoadTest]) -> None:
+        s = lt.doc.spec
+        t: Spec[Document] = lt  # type: ignore[assignment]
+        self.run_common(t, s.agent, s.environment, s.grading.evaluators)
+        if (
+            s.agent in self.ws.agents
+            and s.environment in self.ws.environments
+            and s.environment not in self.ws.agent_envs(s.agent)
+        ):
+            self.error(
+                t,
+                ("spec", "environment"),
+                f"agent '{s.agent}' does not run in '{s.environment}'",
+                f"add {s.environment} to agent.{s.agent}'s environments",
+            )
+        if s.prompts is not None:
+            self.ws.prompts[lt.name] = list(s.prompts)
+        elif s.prompts_file and self.file(
+            t, ("spec", "promptsFile"), s.prompts_file, "prompts file"
+        ):
+            prompts = self.load_prompts(t, s.prompts_file)
+            if prompts is not None:
+                self.ws.prompts[lt.name] = prompts
+
+    def load_prompts(self, spec: Spec[Document], rel: str) -> list[LoadPrompt] | None:
+        where = SourceLocation(rel)
+        try:
+            data = json.loads((self.ws.root / rel).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            self.ws.diagnostics.append(
+                Diagnostic(
+                    SourceLocation(rel, exc.lineno, exc.colno),
+                    f"invalid JSON: {exc.msg}",
+                    spec.base_address,
+                )
+            )
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            self.ws.diagnostics.append(Diagnostic(where, f"cannot read: {exc}", spec.base_address))
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("prompts"), list):
+            self.ws.diagnostics.append(
+                Diagnostic(
+                    where,
+                    'a prompts file must be {"prompts": [{"name", "prompt"}, ...]}',
+                    spec.base_address,
+                )
+            )
+            return None
+        out: list[LoadPrompt] = []
+        for i, entry in enumerate(data["prompts"]):
+            try:
+                out.append(LoadPrompt.model_validate(entry))
+            except ValidationError as exc:
+                for err in exc.errors(include_url=False, include_input=False):
+                    msg, hint = describe_error(
+                        err["type"], err["msg"], clean_path(err["loc"], entry), LoadPrompt
+                    )
+                    self.ws.diagnostics.append(
+                        Diagnostic(where, f"prompt {i}: {msg}", spec.base_address, hint)
+                    )
+                return None
+        return out
+
+
+def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Every elementary cycle reachable by DFS, each as [a, b, ..., a] (deterministic)."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on stack, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return cycles
