@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from engine.diagnostics import Diagnostic, SourceLocation
 from engine.loader import RawDocument, load_text
-from engine.schema import DatasetItem
+from engine.schema import DatasetItem, ExpectedOutput
 from engine.validate import clean_path, describe_error, dotted
 
 
@@ -106,8 +106,8 @@ def parse_items(
             )
             continue
         seen[iid] = index
-        expected = item.expected_output
-        if expected is not None and not isinstance(expected, str):
+        expected: object = item.expected_output
+        if isinstance(expected, ExpectedOutput):
             expected = expected.model_dump(exclude_none=True)
         items.append(LoadedItem(iid, index, item.input, expected, dict(item.metadata)))
     return items, diags

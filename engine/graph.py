@@ -88,22 +88,22 @@ def build_graph(ws: Workspace) -> DesiredGraph:
         deps[addr] = (spec, on)
 
     for name, env in ws.environments.items():
-        add(Address("Environment", name), env, [])  # type: ignore[arg-type]
+        add(Address("Environment", name), env, [])
     for name, agent in ws.agents.items():
         for e in ws.agent_envs(name):
             on = [Address("Environment", e)]
             on += [Address("Agent", c, e) for c in agent.doc.spec.calls]
-            add(Address("Agent", name, e), agent, on)  # type: ignore[arg-type]
+            add(Address("Agent", name, e), agent, on)
     for name, ds in ws.datasets.items():
         for e in ws.dataset_envs(name):
-            add(Address("Dataset", name, e), ds, [Address("Environment", e)])  # type: ignore[arg-type]
+            add(Address("Dataset", name, e), ds, [Address("Environment", e)])
     for kind, table in (("Experiment", ws.experiments), ("QualityGate", ws.gates)):
         for name, run in table.items():
             s = run.doc.spec
             e = s.environment
             on = [Address("Environment", e), Address("Dataset", s.dataset, e)]
             on += [Address("Agent", c, e) for c in ws.agents[s.agent].doc.spec.calls]
-            add(Address(kind, name, e), run, on)  # type: ignore[arg-type]
+            add(Address(kind, name, e), run, on)
     for name, gate in ws.gates.items():
         gate_addr = Address("QualityGate", name, gate.doc.spec.environment)
         for p in gate.doc.spec.promotes:
@@ -111,9 +111,9 @@ def build_graph(ws: Workspace) -> DesiredGraph:
             if target in deps:
                 deps[target][1].append(gate_addr)
     for name, lt in ws.loadtests.items():
-        s = lt.doc.spec
-        on = [Address("Environment", s.environment), Address("Agent", s.agent, s.environment)]
-        add(Address("LoadTest", name, s.environment), lt, on)  # type: ignore[arg-type]
+        ls = lt.doc.spec
+        on = [Address("Environment", ls.environment), Address("Agent", ls.agent, ls.environment)]
+        add(Address("LoadTest", name, ls.environment), lt, on)
 
     graph = DesiredGraph()
     for addr, (spec, on) in deps.items():

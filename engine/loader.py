@@ -35,11 +35,11 @@ def _loader_class() -> type:
         try:
             from ruamel.yaml.cyaml import CSafeLoader
 
-            return CSafeLoader  # type: ignore[no-any-return]
+            return CSafeLoader
         except ImportError:  # pragma: no cover - depends on the optional C extension
             from ruamel.yaml.loader import SafeLoader
 
-            return SafeLoader  # type: ignore[no-any-return]
+            return SafeLoader
 
 
 @dataclass

@@ -36,7 +36,7 @@ from engine.schema import (
 from engine.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
 from engine.validate import clean_path, describe_error, validate_document
 
-D = TypeVar("D", bound=Document)
+D = TypeVar("D", bound=Document, covariant=True)
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class _Resolver:
             self.error(
                 spec,
                 (),
-                "no Environment is declared",  # type: ignore[arg-type]
+                "no Environment is declared",
                 "add environments/<name>.yaml with kind: Environment",
             )
         for env in ws.environments.values():
@@ -290,11 +290,11 @@ class _Resolver:
                     f"providers: {', '.join(MODEL_PROVIDERS)}",
                 )
         if s.judge is not None:
-            self.model(env, ("spec", "judge", "model"), s.judge.model, [env.name])  # type: ignore[arg-type]
+            self.model(env, ("spec", "judge", "model"), s.judge.model, [env.name])
 
     def check_agent(self, agent: Spec[Agent]) -> None:
         s = agent.doc.spec
-        a: Spec[Document] = agent  # type: ignore[assignment]
+        a: Spec[Document] = agent
         self.envs(a, ("spec", "environments"), s.environments)
         envs = [e for e in self.ws.envs_of(s.environments) if e in self.ws.environments]
         self.model(a, ("spec", "model"), s.model, envs)
@@ -348,14 +348,14 @@ class _Resolver:
             path = " → ".join(f"agent.{n}" for n in cycle)
             self.error(
                 head,
-                ("spec", "calls", idx),  # type: ignore[arg-type]
+                ("spec", "calls", idx),
                 f"dependency cycle: {path}",
                 "agents cannot call each other in a loop",
             )
 
     def check_dataset(self, ds: Spec[Dataset]) -> None:
         s = ds.doc.spec
-        d: Spec[Document] = ds  # type: ignore[assignment]
+        d: Spec[Document] = ds
         self.envs(d, ("spec", "environments"), s.environments)
         if s.file is not None:
             if self.file(d, ("spec", "file"), s.file, "dataset file"):
@@ -384,7 +384,7 @@ class _Resolver:
         self.ref(spec, ("spec", "agent"), "Agent", agent)
         self.ref(spec, ("spec", "environment"), "Environment", env)
         for i, ev in enumerate(evaluators):
-            problem = check_evaluator(ev, self.ws.root)  # type: ignore[arg-type]
+            problem = check_evaluator(ev, self.ws.root)
             if problem:
                 self.error(spec, ("spec", "evaluators", i, "use"), problem[0], problem[1])
 
@@ -414,7 +414,7 @@ class _Resolver:
 
     def check_experiment(self, ex: Spec[Experiment]) -> None:
         s = ex.doc.spec
-        e: Spec[Document] = ex  # type: ignore[assignment]
+        e: Spec[Document] = ex
         self.run_common(e, s.agent, s.environment, s.evaluators)
         self.dataset_in_env(e, s.dataset, s.environment)
         self.callees_in_env(e, s.agent, s.environment)
@@ -456,7 +456,7 @@ class _Resolver:
 
     def check_gate(self, gate: Spec[QualityGate]) -> None:
         s = gate.doc.spec
-        g: Spec[Document] = gate  # type: ignore[assignment]
+        g: Spec[Document] = gate
         self.run_common(g, s.agent, s.environment, s.evaluators)
         self.dataset_in_env(g, s.dataset, s.environment)
         self.callees_in_env(g, s.agent, s.environment)
@@ -480,7 +480,7 @@ class _Resolver:
 
     def check_loadtest(self, lt: Spec[LoadTest]) -> None:
         s = lt.doc.spec
-        t: Spec[Document] = lt  # type: ignore[assignment]
+        t: Spec[Document] = lt
         self.run_common(t, s.agent, s.environment, s.grading.evaluators)
         if (
             s.agent in self.ws.agents

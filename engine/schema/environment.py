@@ -1,4 +1,4 @@
-"""Environment: where things run (`runtime`, `store`), with model aliases and secrets by reference."""
+"""Environment: where things run (`runtime`, `store`), model aliases, secrets by reference."""
 
 from __future__ import annotations
 
