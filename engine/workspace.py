@@ -379,14 +379,19 @@ class _Resolver:
                 self.ws.items[ds.name] = items
 
     def run_common(
-        self, spec: Spec[Document], agent: str, env: str, evaluators: Sequence[object] = ()
+        self,
+        spec: Spec[Document],
+        agent: str,
+        env: str,
+        evaluators: Sequence[EvaluatorRef] = (),
+        at: tuple[str, ...] = ("spec", "evaluators"),
     ) -> None:
         self.ref(spec, ("spec", "agent"), "Agent", agent)
         self.ref(spec, ("spec", "environment"), "Environment", env)
         for i, ev in enumerate(evaluators):
             problem = check_evaluator(ev, self.ws.root)
             if problem:
-                self.error(spec, ("spec", "evaluators", i, "use"), problem[0], problem[1])
+                self.error(spec, (*at, i, "use"), problem[0], problem[1])
 
     def dataset_in_env(self, spec: Spec[Document], dataset: str, env: str) -> None:
         if self.ref(spec, ("spec", "dataset"), "Dataset", dataset) and (
@@ -481,7 +486,9 @@ class _Resolver:
     def check_loadtest(self, lt: Spec[LoadTest]) -> None:
         s = lt.doc.spec
         t: Spec[Document] = lt
-        self.run_common(t, s.agent, s.environment, s.grading.evaluators)
+        self.run_common(
+            t, s.agent, s.environment, s.grading.evaluators, ("spec", "grading", "evaluators")
+        )
         if (
             s.agent in self.ws.agents
             and s.environment in self.ws.environments
