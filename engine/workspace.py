@@ -28,6 +28,7 @@ from engine.schema import (
     Dataset,
     Document,
     Environment,
+    EvaluatorRef,
     Experiment,
     LoadPrompt,
     LoadTest,
