@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from engine.diagnostics import Diagnostic, SourceLocation
 
@@ -67,10 +68,22 @@ class RawDocument:
             p = p[:-1]
 
 
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, first: SourceLocation, again: SourceLocation) -> None:
-        super().__init__(key)
-        self.key, self.first, self.again = key, first, again
+MERGE_TAG = "tag:yaml.org,2002:merge"
+NULL_TAG = "tag:yaml.org,2002:null"
+#: deeper nesting is a mistake (or an attack), and deeper data would strain every later stage
+MAX_DEPTH = 100
+#: alias re-expansions allowed per document: enough for `<<: *defaults`, not a billion laughs
+MAX_ALIAS_EXPANSIONS = 10_000
+#: what a YAML scalar may become; anything else (dates, binary) stays the text it was written as
+PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+class _Abort(Exception):
+    """A problem that makes the rest of the document meaningless."""
+
+    def __init__(self, where: SourceLocation, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.where, self.message, self.hint = where, message, hint
 
 
 def _loc(file: str, node: Node) -> SourceLocation:
@@ -78,36 +91,161 @@ def _loc(file: str, node: Node) -> SourceLocation:
     return SourceLocation(file, mark.line + 1, mark.column + 1)
 
 
+def _dotted(path: PathKey) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 class _Converter:
-    """Turns a composed node tree into Python data and fills the position index."""
+    """Turns a composed node tree into Python data and fills the position index.
+
+    Keys are kept as written (`True:` stays 'True'); duplicate keys are reported and the first
+    one wins, so the rest of the document is still checked; merge keys (`<<: *defaults`) are
+    applied with explicit keys taking precedence; aliases are expanded within limits.
+    """
 
     def __init__(self, loader: object, doc: RawDocument) -> None:
         self.loader = loader
         self.doc = doc
+        self.problems: list[Diagnostic] = []
+        self.active: set[int] = set()  # ids of the nodes being converted (alias recursion)
+        self.done: set[int] = set()
+        self.expansions = 0
+
+    def here(self, node: Node) -> SourceLocation:
+        return _loc(self.doc.file, node)
 
     def convert(self, node: Node, path: PathKey) -> object:
-        self.doc.values[path] = _loc(self.doc.file, node)
-        if isinstance(node, MappingNode):
-            out: dict[str, object] = {}
-            for key_node, value_node in node.value:
-                key = self._scalar(key_node) if isinstance(key_node, ScalarNode) else None
-                key_s = str(key) if key is not None else "<complex key>"
-                here = _loc(self.doc.file, key_node)
-                if key_s in out:
-                    raise _DuplicateKey(key_s, self.doc.keys[(*path, key_s)], here)
-                self.doc.keys[(*path, key_s)] = here
-                out[key_s] = self.convert(value_node, (*path, key_s))
-            return out
-        if isinstance(node, SequenceNode):
-            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalar(node)
+        if len(path) > MAX_DEPTH:
+            raise _Abort(
+                self.here(node),
+                f"nesting deeper than {MAX_DEPTH} levels",
+                "flatten the data; specs never need this depth",
+            )
+        ident = id(node)
+        if ident in self.active:
+            raise _Abort(
+                self.here(node),
+                "an alias refers to a node that contains it (recursive alias)",
+                "use an anchor only after its node has ended",
+            )
+        if ident in self.done:
+            self.expansions += 1
+            if self.expansions > MAX_ALIAS_EXPANSIONS:
+                raise _Abort(
+                    self.here(node),
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSIONS} copies",
+                    "use fewer aliases; write the data out instead",
+                )
+        self.doc.values[path] = self.here(node)
+        self.active.add(ident)
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path)
+            if isinstance(node, SequenceNode):
+                return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self._scalar(node)
+        finally:
+            self.active.discard(ident)
+            self.done.add(ident)
+
+    def _mapping(self, node: MappingNode, path: PathKey) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for key_node, value_node, explicit in self._pairs(node, path):
+            if not isinstance(key_node, ScalarNode):
+                self.problems.append(
+                    Diagnostic(
+                        self.here(key_node),
+                        "a mapping key must be a plain value, not a list or mapping",
+                        hint="use a string key",
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            if key in out:
+                if explicit:
+                    first = self.doc.keys[(*path, key)]
+                    self.problems.append(
+                        Diagnostic(
+                            self.here(key_node),
+                            f"duplicate key '{_dotted((*path, key))}' "
+                            f"(first defined at line {first.line})",
+                            hint="remove one of them; only the first is used",
+                        )
+                    )
+                continue  # an explicit key overrides the same key merged in by '<<'
+            self.doc.keys[(*path, key)] = self.here(key_node)
+            out[key] = self.convert(value_node, (*path, key))
+        return out
+
+    def _pairs(
+        self, node: MappingNode, path: PathKey, depth: int = 0
+    ) -> Iterator[tuple[Node, Node, bool]]:
+        """(key, value, explicit) pairs: the mapping's own keys first, then merged ones."""
+        merged: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE_TAG:
+                merged.append(value_node)
+            else:
+                yield key_node, value_node, depth == 0
+        for value in merged:
+            sources = value.value if isinstance(value, SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, MappingNode) or depth >= MAX_DEPTH:
+                    raise _Abort(
+                        self.here(source),
+                        "a merge key '<<' takes a mapping or a list of mappings",
+                        "merge an anchored mapping, e.g. '<<: *defaults'",
+                    )
+                if id(source) in self.active:
+                    raise _Abort(
+                        self.here(source),
+                        "a merge key '<<' refers to a mapping that contains it",
+                        "merge a mapping defined before and outside this one",
+                    )
+                yield from self._pairs(source, path, depth + 1)
 
     def _scalar(self, node: Node) -> object:
         construct = self.loader.construct_object  # type: ignore[attr-defined]
         try:
-            return construct(node, deep=True)
-        except YAMLError:
+            with warnings.catch_warnings():
+                # e.g. ruamel's YAML 1.1 float warnings: the value is fine, the noise is not
+                warnings.simplefilter("ignore")
+                value = construct(node, deep=True)
+        except (YAMLError, ValueError, OverflowError):
             return node.value
+        return value if isinstance(value, PLAIN_TYPES) else node.value
+
+
+def _is_empty(node: Node | None) -> bool:
+    """An empty document (`---` with nothing after it, or only comments) or a bare null."""
+    return node is None or (isinstance(node, ScalarNode) and node.tag == NULL_TAG)
+
+
+def _syntax_error(exc: MarkedYAMLError, file: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    context = (exc.context or "").strip()
+    cmark = exc.context_mark
+    if context and exc.problem and cmark is not None and mark is not None and cmark != mark:
+        problem += f" {context} that starts at line {cmark.line + 1}, column {cmark.column + 1}"
+    hint = "indent with spaces, not tabs" if "tab" in problem else "fix the YAML syntax here"
+    return Diagnostic(where, f"invalid YAML: {problem}", hint=hint)
+
+
+def _reader_error(exc: ReaderError, text: str, file: str) -> Diagnostic:
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    col = position - (text.rfind("\n", 0, position) + 1) + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+    return Diagnostic(
+        SourceLocation(file, line, col),
+        f"invalid YAML: character U+{code:04X} is not allowed",
+        hint="remove it; control characters are not allowed in YAML",
+    )
 
 
 def _iter_documents(text: str, file: str) -> Iterator[RawDocument | Diagnostic]:
@@ -116,31 +254,33 @@ def _iter_documents(text: str, file: str) -> Iterator[RawDocument | Diagnostic]:
     try:
         while loader.check_node():
             node = loader.get_node()
-            if node is None:  # an empty document ("---" with nothing after it)
+            if _is_empty(node):
                 index += 1
                 continue
             doc = RawDocument(file=file, index=index, data=None, start=_loc(file, node))
+            converter = _Converter(loader, doc)
             try:
-                doc.data = _Converter(loader, doc).convert(node, ())
-            except _DuplicateKey as dup:
-                yield Diagnostic(
-                    dup.again,
-                    f"duplicate key '{dup.key}' (first defined at line {dup.first.line})",
-                    hint="remove one of them; YAML keeps neither reliably",
-                )
+                doc.data = converter.convert(node, ())
+            except _Abort as abort:
+                yield from converter.problems
+                yield Diagnostic(abort.where, abort.message, hint=abort.hint)
                 index += 1
                 continue
+            yield from converter.problems
             yield doc
             index += 1
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = (
-            SourceLocation(file, mark.line + 1, mark.column + 1) if mark else SourceLocation(file)
-        )
-        problem = exc.problem or exc.context or "invalid YAML"
-        yield Diagnostic(where, f"invalid YAML: {problem}", hint="fix the syntax at this position")
+        yield _syntax_error(exc, file)
+    except ReaderError as exc:
+        yield _reader_error(exc, text, file)
     except YAMLError as exc:
-        yield Diagnostic(SourceLocation(file), f"invalid YAML: {exc}")
+        yield Diagnostic(SourceLocation(file), f"invalid YAML: {exc}", hint="fix the YAML syntax")
+    except RecursionError:
+        yield Diagnostic(
+            SourceLocation(file),
+            "invalid YAML: nesting is too deep to parse",
+            hint=f"flatten the data; specs never need more than {MAX_DEPTH} levels",
+        )
     finally:
         dispose = getattr(loader, "dispose", None)
         if dispose is not None:

@@ -1,0 +1,317 @@
+"""The applier: walks a Plan in dependency order and never re-diffs.
+
+Independent changes run in parallel (`parallelism`); state is journalled after every
+completed action (and a pending operation with a deterministic idempotency token is
+recorded before every create/update/delete, so a crash can be resolved next time).
+Dependents of a failed change are skipped as "upstream failed" and only the root error is
+reported; everything else goes on. A BLOCKED change proceeds only if the gate it waits for
+passed for exactly its digest in this apply.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import faults
+from engine.addresses import Address
+from engine.errors import AgentOpsError, ProviderError
+from engine.graph import GraphNode
+from engine.planner.plan import Action, Change, Plan
+from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
+from engine.state.local import LocalStateStore
+from engine.state.model import PendingOp, ResourceState, RunRecord, State, now_iso
+
+
+@dataclass
+class Outcome:
+    address: str
+    action: Action
+    status: str  # "ok" | "failed" | "skipped"
+    message: str = ""
+    seconds: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not any(
+            o.status == "skipped" and o.action is not Action.NOOP for o in self.outcomes
+        )
+
+
+def idempotency_token(lineage: str, address: str, op: str, digest: str | None) -> str:
+    """Deterministic, 33-256 chars (AgentCore's clientToken rule): same op, same token."""
+    raw = f"{lineage}|{address}|{op}|{digest or ''}".encode()
+    return "agentops-" + hashlib.sha256(raw).hexdigest()[:40]
+
+
+EventSink = Callable[[str, Change, Outcome | None], None]
+
+
+class Applier:
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        nodes: Mapping[str, GraphNode],
+        desired: Mapping[str, Desired],
+        run_inputs: Mapping[str, RunInputs],
+        resource_providers: Mapping[str, ResourceProvider],
+        job_providers: Mapping[str, JobProvider],
+        store: LocalStateStore,
+        state: State,
+        ctx: Context,
+        parallelism: int = 4,
+        on_event: EventSink = lambda _e, _c, _o: None,
+    ) -> None:
+        self.plan = plan
+        self.nodes = nodes
+        self.desired = desired
+        self.run_inputs = run_inputs
+        self.resources = resource_providers
+        self.jobs = job_providers
+        self.store = store
+        self.state = state
+        self.ctx = ctx
+        self.parallelism = max(1, parallelism)
+        self.on_event = on_event
+        self._lock = threading.Lock()
+        self.outcomes: dict[str, Outcome] = {}
+
+    # --- state, serialised ------------------------------------------------------------
+    def _journal(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self.store.append(self.state, entry)
+
+    def output_of(self, address: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            res = self.state.resources.get(address)
+            return dict(res.outputs) if res else None
+
+    # --- scheduling -------------------------------------------------------------------
+    def run(self) -> ApplyResult:
+        self.ctx.outputs = self.output_of
+        changes = {c.address: c for c in self.plan.changes}
+        todo = [c for c in self.plan.changes]
+        running: dict[Future[Outcome], Change] = {}
+        with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
+            while todo or running:
+                progressed = False
+                for change in list(todo):
+                    if len(running) >= self.parallelism:
+                        break
+                    verdict = self._ready(change, changes)
+                    if verdict == "wait":
+                        continue
+                    todo.remove(change)
+                    progressed = True
+                    if verdict != "go":
+                        self._finish(
+                            change, Outcome(change.address, change.action, "skipped", verdict)
+                        )
+                    elif change.action is Action.NOOP:
+                        self._finish(change, Outcome(change.address, change.action, "ok"))
+                    else:
+                        self.on_event("start", change, None)
+                        running[pool.submit(self._execute, change)] = change
+                if running and (not progressed or len(running) >= self.parallelism):
+                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        self._finish(running[fut], fut.result())
+                        del running[fut]
+                elif not running and not progressed and todo:
+                    for change in todo:  # waits on something outside the plan: report it
+                        self._finish(
+                            change,
+                            Outcome(
+                                change.address, change.action, "skipped", "dependency not in plan"
+                            ),
+                        )
+                    todo.clear()
+        return ApplyResult([self.outcomes[c.address] for c in self.plan.changes])
+
+    def _finish(self, change: Change, outcome: Outcome) -> None:
+        self.outcomes[change.address] = outcome
+        self.on_event("finish", change, outcome)
+
+    def _ready(self, change: Change, changes: Mapping[str, Change]) -> str:
+        """'go', 'wait', or the reason to skip."""
+        waits = list(change.depends_on)
+        if change.action is Action.BLOCKED and change.blocked_by:
+            waits.append(change.blocked_by)
+        for dep in waits:
+            if dep not in changes:
+                continue
+            done = self.outcomes.get(dep)
+            if done is None:
+                return "wait"
+            if done.status != "ok":
+                root = (
+                    done.message
+                    if done.status == "skipped" and "upstream" in done.message
+                    else f"upstream failed: {dep}"
+                )
+                return root
+        if change.action is Action.BLOCKED:
+            return self._gate_verdict(change)
+        return "go"
+
+    def _gate_verdict(self, change: Change) -> str:
+        gate = change.blocked_by or ""
+        record = self.state.runs.get(gate)
+        if (
+            change.unblocks_if_gate_passes
+            and record is not None
+            and record.status == "succeeded"
+            and record.summary.get("agent_digest") == change.digest
+        ):
+            return "go"
+        if record is not None and record.status == "failed":
+            return f"blocked: {gate} failed - {change.address} keeps its current version"
+        return f"blocked: waits for {gate} to pass digest {change.digest}"
+
+    # --- execution --------------------------------------------------------------------
+    def _execute(self, change: Change) -> Outcome:
+        started = time.monotonic()
+        try:
+            summary = self._do(change)
+            return Outcome(
+                change.address,
+                change.action,
+                "ok",
+                seconds=time.monotonic() - started,
+                summary=summary,
+            )
+        except ProviderError as exc:
+            with self._lock:
+                if change.address in self.state.pending:
+                    self.store.append(
+                        self.state, {"type": "clear_pending", "address": change.address}
+                    )
+            return Outcome(
+                change.address,
+                change.action,
+                "failed",
+                _message(exc),
+                seconds=time.monotonic() - started,
+            )
+        except AgentOpsError as exc:
+            summary = exc.summary if isinstance(exc, RunFailed) else {}
+            return Outcome(
+                change.address,
+                change.action,
+                "failed",
+                _message(exc),
+                seconds=time.monotonic() - started,
+                summary=summary,
+            )
+        except Exception as exc:  # noqa: BLE001 - reported per action; the apply goes on
+            return Outcome(
+                change.address,
+                change.action,
+                "failed",
+                f"internal error: {type(exc).__name__}: {exc}",
+                seconds=time.monotonic() - started,
+            )
+
+    def _do(self, change: Change) -> dict[str, Any]:
+        action = change.then if change.action is Action.BLOCKED and change.then else change.action
+        if action is Action.RUN:
+            return self._run(change)
+        provider = self.resources[change.provider]
+        prior = self.state.resources.get(change.address)
+        if action is Action.DELETE:
+            assert prior is not None
+            token = self._pending(change, "delete", prior.digest)
+            faults.point("provider_call")
+            provider.delete(prior, token, self.ctx)
+            self._journal({"type": "forget", "address": change.address})
+            return {}
+        node = self.nodes[change.address]
+        desired = self.desired[change.address]
+        if action is Action.REPLACE and prior is not None:
+            token = self._pending(change, "delete", prior.digest)
+            faults.point("provider_call")
+            provider.delete(prior, token, self.ctx)
+            self._journal({"type": "forget", "address": change.address})
+            prior = None
+        if prior is None:
+            token = self._pending(change, "create", desired.digest)
+            faults.point("provider_call")
+            res = provider.create(node, desired, token, self.ctx)
+        else:
+            token = self._pending(change, "update", desired.digest)
+            faults.point("provider_call")
+            res = provider.update(node, desired, prior, token, self.ctx)
+        self._journal({"type": "resource", "resource": res.model_dump(mode="json")})
+        return {}
+
+    def _pending(self, change: Change, op: str, digest: str | None) -> str:
+        token = idempotency_token(self.state.lineage, change.address, op, digest)
+        pending = PendingOp(
+            address=change.address,
+            kind=change.kind,
+            provider=change.provider,
+            op=op,
+            token=token,
+            digest=digest,
+        )  # type: ignore[arg-type]
+        self._journal({"type": "pending", "op": pending.model_dump(mode="json")})
+        return token
+
+    def _run(self, change: Change) -> dict[str, Any]:
+        provider = self.jobs[change.provider]
+        node = self.nodes[change.address]
+        inputs = self.run_inputs[change.address]
+        prior = self.state.runs.get(change.address)
+        started = now_iso()
+        faults.point("provider_call")
+        result = provider.run(node, inputs, self.ctx, prior)
+        summary = {**result.summary, "inputs": dict(inputs.attrs)}
+        last_ok = (
+            inputs.digest
+            if result.status == "succeeded"
+            else (prior.last_success_digest if prior else None)
+        )
+        record = RunRecord(
+            address=change.address,
+            kind=change.kind,
+            inputs_digest=inputs.digest,
+            status=result.status,  # type: ignore[arg-type]
+            started_at=started,
+            finished_at=now_iso(),
+            summary=summary,
+            last_success_digest=last_ok,
+            message=result.message,
+        )
+        self._journal({"type": "run", "run": record.model_dump(mode="json")})
+        if result.status != "succeeded":
+            raise RunFailed(result.message or f"{change.address} failed", summary)
+        return summary
+
+
+class RunFailed(AgentOpsError):
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+def _message(exc: AgentOpsError) -> str:
+    return f"{exc} ({exc.hint})" if exc.hint else str(exc)
+
+
+__all__ = ["Applier", "ApplyResult", "Outcome", "idempotency_token", "Address", "ResourceState"]

@@ -1,0 +1,281 @@
+"""`agentops plan | apply | destroy | status | state unlock`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.commands.common import AddGlobal, load_valid_workspace, use_color
+from engine.errors import UsageError
+
+
+def _plan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="ENV",
+        help="only this environment (repeatable); dependencies are included",
+    )
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="only this address, e.g. agent.docs-assistant[prd] (repeatable)",
+    )
+    p.add_argument(
+        "--prune", action="store_true", help="delete resources that are no longer declared"
+    )
+    p.add_argument(
+        "--force-run",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="run this Experiment/QualityGate/LoadTest even if up to date",
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for the state lock (default: fail at once)",
+    )
+
+
+def register(sub: Any, add_global: AddGlobal) -> None:
+    p = sub.add_parser("plan", help="show what apply would change")
+    _plan_flags(p)
+    p.add_argument("--out", type=Path, help="save the plan for `apply PLANFILE`")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 with no changes, 2 with changes, 1 on error",
+    )
+    add_global(p)
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("apply", help="make the world match the specs")
+    p.add_argument("planfile", nargs="?", type=Path, help="a plan saved with plan --out")
+    _plan_flags(p)
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--parallelism", type=int, default=4, help="concurrent actions (default 4)")
+    add_global(p)
+    p.set_defaults(handler=cmd_apply)
+
+    p = sub.add_parser("destroy", help="delete every resource the workspace manages")
+    _plan_flags(p)
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--parallelism", type=int, default=4)
+    add_global(p)
+    p.set_defaults(handler=cmd_destroy)
+
+    p = sub.add_parser("status", help="what runs where, with health, and the last runs")
+    add_global(p)
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("state", help="state maintenance")
+    ssub = p.add_subparsers(dest="state_command", metavar="SUBCOMMAND", required=True)
+    u = ssub.add_parser("unlock", help="clear a lock left by a process that is gone")
+    add_global(u)
+    u.set_defaults(handler=cmd_state_unlock)
+    s = ssub.add_parser("show", help="print the state as JSON")
+    add_global(s)
+    s.set_defaults(handler=cmd_state_show)
+
+
+def _options(args: argparse.Namespace, *, destroy: bool = False) -> Any:
+    from engine.planner.planner import PlanOptions
+    from engine.reconcile import parse_targets
+
+    return PlanOptions(
+        prune=args.prune,
+        destroy=destroy,
+        envs=tuple(args.env),
+        targets=tuple(parse_targets(args.target)),
+        force_runs=tuple(parse_targets(args.force_run)),
+    )
+
+
+def _render(plan: Any, output: str) -> str:
+    from engine.render.plan import render_json, render_markdown, render_text
+
+    if output == "json":
+        return render_json(plan)
+    if output == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=use_color(sys.stdout))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from engine.reconcile import make_plan, open_session, prepare
+
+    ws = load_valid_workspace(args.workspace)
+    with open_session(ws, "plan", lock_timeout=args.lock_timeout) as s:
+        observed = prepare(s)
+        plan = make_plan(s, _options(args), observed)
+    sys.stdout.write(_render(plan, args.output))
+    if args.out:
+        out = args.out if args.out.is_absolute() else args.workspace / args.out
+        out.write_text(json.dumps(plan.to_json(), indent=1, sort_keys=True) + "\n")
+        print(
+            f"Saved the plan to {out}; apply exactly it with: agentops apply {args.out}",
+            file=sys.stderr,
+        )
+    if args.detailed_exitcode and plan.has_changes:
+        return 2
+    return 0
+
+
+def _confirm(args: argparse.Namespace, what: str) -> bool:
+    if args.auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"refusing to {what} without confirmation: there is no terminal to ask on",
+            hint="pass --auto-approve (in CI), or run it in a terminal",
+        )
+    answer = input(f"Do you want to {what}? Only 'yes' will be accepted: ")
+    return answer.strip() == "yes"
+
+
+def _progress(log_format: str | None) -> Any:
+    from engine.logs import make_logger
+
+    log = make_logger(log_format)
+
+    def on_event(event: str, change: Any, outcome: Any) -> None:
+        if event == "start":
+            log.info("action.start", address=change.address, action=change.action.value)
+        elif (
+            outcome is not None
+            and outcome.status != "ok"
+            or (outcome is not None and change.action.value != "no-op")
+        ):
+            log.info(
+                "action.finish",
+                address=change.address,
+                action=change.action.value,
+                status=outcome.status,
+                seconds=round(outcome.seconds, 2),
+                message=outcome.message or None,
+            )
+
+    return on_event
+
+
+def _report(result: Any, started: float) -> int:
+    from engine.applier import ApplyResult
+
+    assert isinstance(result, ApplyResult)
+    counts: dict[str, int] = {}
+    for o in result.outcomes:
+        if o.action.value == "no-op":
+            continue
+        counts[o.status] = counts.get(o.status, 0) + 1
+    for o in result.outcomes:
+        if o.status == "failed":
+            print(f"Error: {o.address}: {o.message}", file=sys.stderr)
+        elif o.status == "skipped" and o.action.value != "no-op":
+            print(f"Skipped: {o.address}: {o.message}", file=sys.stderr)
+    took = time.monotonic() - started
+    print(
+        f"Apply {'complete' if result.ok else 'failed'}: {counts.get('ok', 0)} succeeded, "
+        f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped "
+        f"in {took:.1f}s."
+    )
+    return 0 if result.ok else 1
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from engine.reconcile import (
+        apply,
+        check_fresh,
+        load_plan_file,
+        make_plan,
+        open_session,
+        prepare,
+    )
+
+    started = time.monotonic()
+    ws = load_valid_workspace(args.workspace)
+    saved = load_plan_file(args.planfile) if args.planfile else None
+    with open_session(ws, "apply", lock_timeout=args.lock_timeout) as s:
+        observed = prepare(s)
+        if saved is not None:
+            check_fresh(s, saved)
+            plan = saved
+        else:
+            plan = make_plan(s, _options(args), observed)
+            sys.stdout.write(_render(plan, args.output))
+        if not plan.has_changes:
+            if saved is None:
+                return 0
+            print("No changes.")
+            return 0
+        if saved is None and not _confirm(args, "apply these changes"):
+            print("Apply cancelled.", file=sys.stderr)
+            return 1
+        result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
+    return _report(result, started)
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    from engine.reconcile import apply, make_plan, open_session, prepare
+
+    started = time.monotonic()
+    ws = load_valid_workspace(args.workspace)
+    with open_session(ws, "destroy", lock_timeout=args.lock_timeout) as s:
+        observed = prepare(s, observe=False)
+        plan = make_plan(s, _options(args, destroy=True), observed)
+        sys.stdout.write(_render(plan, args.output))
+        if not plan.has_changes:
+            return 0
+        if not _confirm(args, "destroy these resources"):
+            print("Destroy cancelled.", file=sys.stderr)
+            return 1
+        result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
+    return _report(result, started)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from engine.status import collect_status, render_status
+
+    info = collect_status(args.workspace)
+    if args.output == "json":
+        print(json.dumps(info, indent=2, sort_keys=True))
+    else:
+        sys.stdout.write(render_status(info))
+    return 0
+
+
+def cmd_state_unlock(args: argparse.Namespace) -> int:
+    from engine.reconcile import state_dir
+    from engine.state.local import LocalStateStore, describe_holder
+
+    store = LocalStateStore(state_dir(args.workspace))
+    holder = store.holder()
+    if not holder:
+        print("The state is not locked.")
+        return 0
+    info = store.force_unlock()
+    if info is None:
+        raise UsageError(
+            f"the lock is held by a live process: {describe_holder(holder)}",
+            hint="wait for it to finish; agentops never steals a live lock",
+        )
+    print(f"Released the lock left by {describe_holder(info)} (that process is gone).")
+    return 0
+
+
+def cmd_state_show(args: argparse.Namespace) -> int:
+    from engine.reconcile import state_dir
+    from engine.state.local import LocalStateStore
+
+    state = LocalStateStore(state_dir(args.workspace)).read()
+    print(json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True))
+    return 0

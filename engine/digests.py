@@ -1,0 +1,94 @@
+"""Digests: the content identity of what is declared, per environment.
+
+An agent's digest covers its code files (the `include` globs under `source`), the resolved
+model, the system prompt text, env, secret references, tools, calls and lifecycle - not the
+environment's name, so the same agent in `tst` and `prd` has the same digest, and a gate
+that passed in `tst` is a pass for exactly what `prd` would receive.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from engine.datasets import canonical_json, sha256_hex
+from engine.schema import AgentSpec
+from engine.workspace import Workspace
+
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache"}
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+
+
+def agent_files(root: Path, spec: AgentSpec) -> list[str]:
+    """Files of the agent (relative to `source`), sorted: what is hashed and packaged."""
+    base = root / spec.source
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for fn in filenames:
+            if fn.endswith(_SKIP_SUFFIXES):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, fn), base)
+            if _included(rel, spec.include):
+                out.append(rel)
+    return sorted(out)
+
+
+def _included(rel: str, patterns: Iterable[str]) -> bool:
+    for pat in patterns:
+        if fnmatch.fnmatch(rel, pat) or (pat.endswith("/**") and rel.startswith(pat[:-2])):
+            return True
+    return False
+
+
+_file_cache: dict[tuple[str, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    cached = _file_cache.get(key)
+    if cached is None:
+        cached = sha256_hex(path.read_bytes())
+        _file_cache[key] = cached
+    return cached
+
+
+def system_prompt(ws: Workspace, spec: AgentSpec) -> str:
+    if spec.system_prompt_file:
+        return (ws.root / spec.system_prompt_file).read_text(encoding="utf-8")
+    return spec.system_prompt or ""
+
+
+def agent_attrs(ws: Workspace, spec: AgentSpec, env: str) -> dict[str, Any]:
+    """The flat, diffable view of an agent in an environment (secrets as references)."""
+    files = agent_files(ws.root, spec)
+    code = sha256_hex(canonical_json({f: file_digest(ws.root / spec.source / f) for f in files}))[
+        :16
+    ]
+    attrs: dict[str, Any] = {
+        "source": spec.source,
+        "entrypoint": spec.entrypoint,
+        "code": code,
+        "files": len(files),
+        "model": ws.resolve_model(spec.model, env),
+        "system_prompt": system_prompt(ws, spec),
+        "protocol": spec.protocol,
+        "calls": list(spec.calls),
+        "tools": [
+            t.model_dump(mode="json", by_alias=True, exclude_defaults=True) for t in spec.tools
+        ],
+        "lifecycle": spec.lifecycle.model_dump(mode="json", by_alias=True),
+    }
+    for k, v in sorted(spec.env.items()):
+        attrs[f"env.{k}"] = v
+    for k, v in sorted(spec.secrets.items()):
+        attrs[f"secrets.{k}"] = v
+    return attrs
+
+
+def digest_of(attrs: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json(attrs))[:16]

@@ -1,0 +1,64 @@
+"""Evaluators: score every answer of an Experiment or QualityGate run.
+
+Role: the scoring library of the engine. Runners turn each answered dataset item into an
+`EvalCase`, build the spec's evaluators once with `build_evaluator`, score with
+`evaluate_safely` (never raises; failed calls score 0; errors are recorded) and reduce the
+scores with `summarize` / `verdict` / `percentile`.
+
+Importing this package is cheap (standard library only): autoevals, openai and wordllama
+are imported when an evaluator that needs them is built.
+
+Modules: `base` (data model), `registry` (references -> evaluators, static description),
+`params`, the built-ins (`trajectory`, `search_term`, `facts`, `refusal`, `latency`),
+`autoevals_scorers`, `custom` (user functions), `judge` (LLM judge wiring), `semantic`
+(offline embeddings), `text` (normalisation), `aggregate`.
+"""
+
+from engine.evaluators.aggregate import EvaluatorSummary, percentile, summarize, verdict
+from engine.evaluators.base import (
+    EvalCase,
+    Evaluator,
+    EvaluatorConfigError,
+    Score,
+    ToolCall,
+    evaluate_safely,
+)
+from engine.evaluators.judge import JudgeConfig
+from engine.evaluators.params import ParamSpec
+from engine.evaluators.registry import (
+    AUTOEVALS_HEURISTIC_SCORERS,
+    AUTOEVALS_LLM_SCORERS,
+    AUTOEVALS_SCORERS,
+    BUILTIN_EVALUATORS,
+    BuiltinInfo,
+    build_evaluator,
+    default_name,
+    describe_params,
+    evaluator_code_digest,
+    validate_reference,
+)
+
+__all__ = [
+    "AUTOEVALS_HEURISTIC_SCORERS",
+    "AUTOEVALS_LLM_SCORERS",
+    "AUTOEVALS_SCORERS",
+    "BUILTIN_EVALUATORS",
+    "BuiltinInfo",
+    "EvalCase",
+    "Evaluator",
+    "EvaluatorConfigError",
+    "EvaluatorSummary",
+    "JudgeConfig",
+    "ParamSpec",
+    "Score",
+    "ToolCall",
+    "build_evaluator",
+    "default_name",
+    "describe_params",
+    "evaluate_safely",
+    "evaluator_code_digest",
+    "percentile",
+    "summarize",
+    "validate_reference",
+    "verdict",
+]

@@ -1,0 +1,1 @@
+"""Planner: (desired graph, state, observations) -> Plan. Pure; renders elsewhere."""

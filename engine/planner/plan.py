@@ -1,0 +1,170 @@
+"""The Plan: ordered changes with verbs, reasons, field diffs and dependencies.
+
+The same structure feeds every renderer (text, markdown, JSON) and is what `plan --out`
+saves and `apply PLANFILE` executes. JSON format version: `PLAN_FORMAT`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PLAN_FORMAT = 1
+SENSITIVE = "(sensitive)"
+
+
+class Action(StrEnum):
+    NOOP = "no-op"
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    RUN = "run"
+    BLOCKED = "blocked"
+
+
+class Reason(StrEnum):
+    NEW = "new"
+    SPEC_CHANGED = "spec changed"
+    DRIFTED = "drifted"
+    ORPHANED = "orphaned"
+    INPUTS_CHANGED = "inputs changed"
+    NEVER_RUN = "never run"
+    LAST_RUN_FAILED = "last run failed"
+    TAINTED = "tainted"
+    FORCED = "forced"
+    GATE = "waits for gate"
+    DESTROY = "destroy requested"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    path: str
+    old: Any
+    new: Any
+    sensitive: bool = False
+
+    def shown(self) -> tuple[Any, Any]:
+        if self.sensitive:
+            return (
+                SENSITIVE if self.old is not None else None,
+                SENSITIVE if self.new is not None else None,
+            )
+        return self.old, self.new
+
+
+@dataclass(frozen=True)
+class ReasonEntry:
+    code: Reason
+    detail: str = ""
+
+    def text(self) -> str:
+        return f"{self.code.value}: {self.detail}" if self.detail else self.code.value
+
+
+@dataclass
+class Change:
+    address: str
+    kind: str
+    action: Action
+    provider: str
+    reasons: list[ReasonEntry] = field(default_factory=list)
+    field_diffs: list[FieldDiff] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    #: desired digest (resources) or inputs digest (runs)
+    digest: str | None = None
+    prior_digest: str | None = None
+    #: for BLOCKED: the gate this waits for, and whether that gate runs in this plan
+    blocked_by: str | None = None
+    unblocks_if_gate_passes: bool = False
+    #: for BLOCKED: the verb it becomes once the gate passed (create or update)
+    then: Action | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["action"] = self.action.value
+        d["then"] = self.then.value if self.then else None
+        d["reasons"] = [{"code": r.code.value, "detail": r.detail} for r in self.reasons]
+        d["field_diffs"] = [
+            {"path": f.path, "old": f.shown()[0], "new": f.shown()[1], "sensitive": f.sensitive}
+            for f in self.field_diffs
+        ]
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Change:
+        return cls(
+            address=d["address"],
+            kind=d["kind"],
+            action=Action(d["action"]),
+            provider=d["provider"],
+            reasons=[ReasonEntry(Reason(r["code"]), r["detail"]) for r in d["reasons"]],
+            field_diffs=[
+                FieldDiff(f["path"], f["old"], f["new"], f["sensitive"]) for f in d["field_diffs"]
+            ],
+            depends_on=list(d["depends_on"]),
+            digest=d["digest"],
+            prior_digest=d["prior_digest"],
+            blocked_by=d["blocked_by"],
+            unblocks_if_gate_passes=d["unblocks_if_gate_passes"],
+            then=Action(d["then"]) if d.get("then") else None,
+        )
+
+
+@dataclass
+class Plan:
+    changes: list[Change]
+    lineage: str
+    prior_serial: int
+    workspace_digest: str
+    destroy: bool = False
+    prune: bool = False
+    envs: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def actionable(self) -> list[Change]:
+        return [c for c in self.changes if c.action is not Action.NOOP]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def counts(self) -> dict[str, int]:
+        out = {a.value: 0 for a in Action}
+        for c in self.changes:
+            out[c.action.value] += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": PLAN_FORMAT,
+            "lineage": self.lineage,
+            "prior_serial": self.prior_serial,
+            "workspace_digest": self.workspace_digest,
+            "destroy": self.destroy,
+            "prune": self.prune,
+            "envs": self.envs,
+            "targets": self.targets,
+            "summary": self.counts(),
+            "warnings": self.warnings,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Plan:
+        if d.get("format_version") != PLAN_FORMAT:
+            raise ValueError(f"plan format {d.get('format_version')!r} is not {PLAN_FORMAT}")
+        return cls(
+            changes=[Change.from_json(c) for c in d["changes"]],
+            lineage=d["lineage"],
+            prior_serial=d["prior_serial"],
+            workspace_digest=d["workspace_digest"],
+            destroy=d["destroy"],
+            prune=d["prune"],
+            envs=d["envs"],
+            targets=d["targets"],
+            warnings=d["warnings"],
+        )

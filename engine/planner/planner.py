@@ -1,0 +1,324 @@
+"""The planner: a pure function of (desired graph, state, observations) -> Plan.
+
+It never calls a provider: `engine.reconcile` gathers desired views, run inputs and
+observations first and hands them in, so the same inputs always give the same plan and
+every case can be tested without I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.addresses import Address
+from engine.errors import UsageError
+from engine.graph import DesiredGraph
+from engine.planner.plan import Action, Change, FieldDiff, Plan, Reason, ReasonEntry
+from engine.providers.base import Desired, Observed, RunInputs
+from engine.schema import RUN_KINDS
+from engine.state.model import ResourceState, State
+
+RESOURCE_KINDS = frozenset({"Agent", "Dataset"})
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    workspace_digest: str = ""
+    prune: bool = False
+    destroy: bool = False
+    envs: Sequence[str] = ()
+    targets: Sequence[Address] = ()
+    force_runs: Sequence[Address] = ()
+    #: watch mode: a failed run is retried only when its inputs change
+    retry_failed_runs: bool = True
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    graph: DesiredGraph
+    state: State
+    desired: Mapping[Address, Desired] = field(default_factory=dict)
+    run_inputs: Mapping[Address, RunInputs] = field(default_factory=dict)
+    #: observations of resources recorded in state, by address string
+    observed: Mapping[str, Observed] = field(default_factory=dict)
+    providers: Mapping[Address, str] = field(default_factory=dict)
+
+
+def select(graph: DesiredGraph, opts: PlanOptions) -> set[Address]:
+    """Nodes in scope: everything, or the targets/environments plus their dependencies."""
+    if not opts.targets and not opts.envs:
+        return set(graph.nodes)
+    picked = [
+        a
+        for a in graph.nodes
+        if (not opts.targets or any(a.matches(t) for t in opts.targets))
+        and (not opts.envs or a.env in opts.envs)
+    ]
+    if opts.targets and not picked:
+        shown = ", ".join(str(t) for t in opts.targets)
+        raise UsageError(
+            f"no declared resource matches --target {shown}",
+            hint="addresses look like agent.docs-assistant[prd]; see agentops graph",
+        )
+    return graph.closure(picked)
+
+
+def diff_attrs(
+    old: Mapping[str, object], new: Mapping[str, object], sensitive: frozenset[str]
+) -> list[FieldDiff]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a != b:
+            out.append(FieldDiff(key, a, b, key in sensitive))
+    return out
+
+
+def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
+    state = inp.state
+    scope = select(inp.graph, opts)
+    changes: list[Change] = []
+    if opts.destroy:
+        changes = _destroy(inp, scope, opts)
+    else:
+        for node in inp.graph:
+            if node.address not in scope or node.kind == "Environment":
+                continue
+            deps = [str(d) for d in node.depends_on if d.kind != "Environment" and d in scope]
+            provider = inp.providers.get(node.address, "")
+            if node.kind in RUN_KINDS:
+                changes.append(_run_change(inp, node.address, deps, provider, opts))
+            else:
+                changes.append(_resource_change(inp, node.address, deps, provider))
+        _apply_gates(inp, changes, scope)
+    plan_ = Plan(
+        changes=changes,
+        lineage=state.lineage,
+        prior_serial=state.serial,
+        workspace_digest=opts.workspace_digest,
+        destroy=opts.destroy,
+        prune=opts.prune,
+        envs=list(opts.envs),
+        targets=[str(t) for t in opts.targets],
+    )
+    if not opts.destroy:
+        _orphans(inp, plan_, opts)
+    return plan_
+
+
+def _resource_change(inp: PlanInput, addr: Address, deps: list[str], provider: str) -> Change:
+    desired = inp.desired[addr]
+    prior = inp.state.resources.get(str(addr))
+    change = Change(
+        str(addr), addr.kind, Action.NOOP, provider, depends_on=deps, digest=desired.digest
+    )
+    if prior is None:
+        change.action = Action.CREATE
+        change.reasons.append(ReasonEntry(Reason.NEW))
+        change.field_diffs = diff_attrs({}, desired.attrs, desired.sensitive)
+        return change
+    change.prior_digest = prior.digest
+    change.field_diffs = diff_attrs(prior.attrs, desired.attrs, desired.sensitive)
+    observed = inp.observed.get(str(addr))
+    if prior.status == "tainted":
+        change.action = Action.REPLACE
+        change.reasons.append(ReasonEntry(Reason.TAINTED, "a previous apply left it broken"))
+        return change
+    if observed is not None and not observed.exists:
+        change.action = Action.CREATE
+        change.reasons.append(ReasonEntry(Reason.DRIFTED, "deleted outside agentops"))
+        return change
+    if prior.digest != desired.digest:
+        forced = {d.path for d in change.field_diffs} & desired.replace_on
+        change.action = Action.REPLACE if forced else Action.UPDATE
+        fields = ", ".join(d.path for d in change.field_diffs) or "content"
+        change.reasons.append(ReasonEntry(Reason.SPEC_CHANGED, fields))
+    if observed is not None and _drifted(observed, prior):
+        if change.action is Action.NOOP:
+            change.action = Action.UPDATE
+        change.reasons.append(ReasonEntry(Reason.DRIFTED, _drift_detail(observed, prior)))
+    return change
+
+
+def _drifted(observed: Observed, prior: ResourceState) -> bool:
+    return (
+        (not observed.healthy)
+        or bool(observed.drift)
+        or (observed.digest is not None and observed.digest != prior.digest)
+    )
+
+
+def _drift_detail(observed: Observed, prior: ResourceState) -> str:
+    parts = []
+    if not observed.healthy:
+        parts.append(f"status {observed.status}")
+    if observed.digest is not None and observed.digest != prior.digest:
+        parts.append(f"running digest {observed.digest} != recorded {prior.digest}")
+    parts.extend(f"{k}: {a!r} → {b!r}" for k, (a, b) in sorted(observed.drift.items()))
+    return "; ".join(parts)
+
+
+def _run_change(
+    inp: PlanInput, addr: Address, deps: list[str], provider: str, opts: PlanOptions
+) -> Change:
+    inputs = inp.run_inputs[addr]
+    last = inp.state.runs.get(str(addr))
+    change = Change(
+        str(addr), addr.kind, Action.NOOP, provider, depends_on=deps, digest=inputs.digest
+    )
+    if last is not None:
+        change.prior_digest = last.inputs_digest
+    if any(addr.matches(t) for t in opts.force_runs):
+        change.action = Action.RUN
+        change.reasons.append(ReasonEntry(Reason.FORCED))
+    elif last is None:
+        change.action = Action.RUN
+        change.reasons.append(ReasonEntry(Reason.NEVER_RUN))
+    elif last.inputs_digest != inputs.digest:
+        change.action = Action.RUN
+        old = last.summary.get("inputs", {}) if isinstance(last.summary, dict) else {}
+        change.field_diffs = diff_attrs(old, inputs.attrs, frozenset())
+        fields = ", ".join(d.path for d in change.field_diffs) or "inputs"
+        change.reasons.append(ReasonEntry(Reason.INPUTS_CHANGED, fields))
+    elif last.status == "failed" and opts.retry_failed_runs:
+        change.action = Action.RUN
+        change.reasons.append(ReasonEntry(Reason.LAST_RUN_FAILED, last.message or ""))
+    return change
+
+
+def _apply_gates(inp: PlanInput, changes: list[Change], scope: set[Address]) -> None:
+    """Agents in environments a gate promotes wait for that gate to pass their digest."""
+    by_addr = {c.address: c for c in changes}
+    for gate_addr, node in inp.graph.nodes.items():
+        if gate_addr.kind != "QualityGate":
+            continue
+        spec = node.spec.doc.spec
+        gate_inputs = inp.run_inputs.get(gate_addr)
+        tested = gate_inputs.attrs.get("agent_digest") if gate_inputs else None
+        gate_change = by_addr.get(str(gate_addr))
+        record = inp.state.runs.get(str(gate_addr))
+        for env in spec.promotes:
+            target = by_addr.get(str(Address("Agent", spec.agent, env)))
+            if target is None or target.action not in (
+                Action.CREATE,
+                Action.UPDATE,
+                Action.REPLACE,
+            ):
+                continue
+            passed = (
+                record is not None
+                and record.status == "succeeded"
+                and record.summary.get("agent_digest") == target.digest
+            )
+            if passed:
+                continue
+            then = target.action
+            target.action = Action.BLOCKED
+            target.then = then
+            target.blocked_by = str(gate_addr)
+            if tested != target.digest:
+                detail = (
+                    f"{gate_addr} tests digest {tested} but {env} would receive "
+                    f"{target.digest} (does {env} resolve the model differently?)"
+                )
+            elif gate_change is not None and gate_change.action is Action.RUN:
+                target.unblocks_if_gate_passes = True
+                detail = f"{gate_addr} runs first; {then.value} proceeds only if it passes"
+            else:
+                why = record.message if record and record.message else "it has not passed"
+                detail = f"{gate_addr} did not pass digest {target.digest}: {why}"
+            target.reasons.append(ReasonEntry(Reason.GATE, detail))
+
+
+def _destroy(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> list[Change]:
+    order = [a for a in inp.graph.order if a.kind in RESOURCE_KINDS]
+    declared = {str(a) for a in order}
+    addrs = [str(a) for a in reversed(order) if a in scope and str(a) in inp.state.resources]
+    # also resources in state that are no longer declared (destroy removes everything)
+    if not opts.targets and not opts.envs:
+        addrs += sorted(set(inp.state.resources) - declared)
+    elif opts.envs:
+        extra = [
+            a
+            for a in inp.state.resources
+            if a not in declared and Address.parse(a).env in opts.envs
+        ]
+        addrs += sorted(extra)
+    out = []
+    for a in _delete_order(inp.state, addrs):
+        prior = inp.state.resources[a]
+        out.append(
+            Change(
+                a,
+                prior.kind,
+                Action.DELETE,
+                prior.provider,
+                reasons=[ReasonEntry(Reason.DESTROY)],
+                prior_digest=prior.digest,
+                depends_on=_delete_deps(inp.state, a, addrs),
+            )
+        )
+    return out
+
+
+def _delete_deps(state: State, address: str, deleting: Sequence[str]) -> list[str]:
+    """A callee is deleted after every caller that is being deleted too."""
+    addr = Address.parse(address)
+    out = []
+    for other in deleting:
+        res = state.resources[other]
+        o = Address.parse(other)
+        if o.env == addr.env and addr.name in res.attrs.get("calls", []):
+            out.append(other)
+    return out
+
+
+def _delete_order(state: State, addrs: Sequence[str]) -> list[str]:
+    remaining = list(addrs)
+    out: list[str] = []
+    while remaining:
+        for a in remaining:
+            if not any(d in remaining for d in _delete_deps(state, a, remaining)):
+                out.append(a)
+                remaining.remove(a)
+                break
+        else:  # a cycle in recorded state: delete in the given order
+            out.extend(remaining)
+            break
+    return out
+
+
+def _orphans(inp: PlanInput, plan_: Plan, opts: PlanOptions) -> None:
+    declared = {str(a) for a in inp.graph.nodes}
+    orphans = sorted(a for a in inp.state.resources if a not in declared)
+    if opts.envs:
+        orphans = [a for a in orphans if Address.parse(a).env in opts.envs]
+    if opts.targets:
+        orphans = [a for a in orphans if any(Address.parse(a).matches(t) for t in opts.targets)]
+    if not orphans:
+        return
+    if not opts.prune:
+        plan_.warnings.append(
+            f"{len(orphans)} resource(s) in state are no longer declared: "
+            f"{', '.join(orphans)} (run with --prune to delete them)"
+        )
+        return
+    if not any(a.kind in RESOURCE_KINDS for a in inp.graph.nodes):
+        raise UsageError(
+            "--prune refuses to run: no resource is declared, so it would delete everything",
+            hint="check that you are in the right workspace; use `agentops destroy` to "
+            "remove everything on purpose",
+        )
+    for a in _delete_order(inp.state, orphans):
+        prior = inp.state.resources[a]
+        plan_.changes.append(
+            Change(
+                a,
+                prior.kind,
+                Action.DELETE,
+                prior.provider,
+                reasons=[ReasonEntry(Reason.ORPHANED, "no longer declared")],
+                prior_digest=prior.digest,
+                depends_on=_delete_deps(inp.state, a, orphans),
+            )
+        )

@@ -1,0 +1,1 @@
+"""Providers: the only code that touches real things (processes, SQLite, AWS, Langfuse)."""

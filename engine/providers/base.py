@@ -1,0 +1,118 @@
+"""Provider interfaces: standing resources and runs, behind one small vocabulary.
+
+Shaped for the cloud as much as for the local machine: creation may be asynchronous
+(CREATING -> READY, `wait_ready`), resources have provider ids and carry ownership tags
+(workspace id, address, digest), every mutating call gets a deterministic idempotency token
+that is recorded in state before the call, and SDK errors are translated at this boundary
+into `TemporaryError(delay=...)` or `PermanentError` (see engine.errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from engine.addresses import Address
+from engine.graph import GraphNode
+from engine.state.model import PendingOp, ResourceState, RunRecord
+from engine.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What a node should be: its digest, and the flat attributes diffs are computed on."""
+
+    digest: str
+    attrs: Mapping[str, Any]
+    #: attribute names whose values are secret: rendered as (sensitive), changes still shown
+    sensitive: frozenset[str] = frozenset()
+    #: attributes whose change cannot be done in place (replace instead of update)
+    replace_on: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What really exists, normalised (no server timestamps, no per-version ARNs)."""
+
+    exists: bool
+    digest: str | None = None
+    healthy: bool = True
+    status: str = "ready"
+    #: field -> (recorded, actual) for anything changed behind the engine's back
+    drift: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Everything a provider call may use; passed explicitly, no globals."""
+
+    workspace: Workspace
+    state_dir: Path
+    workspace_id: str
+    #: outputs of resources already applied in this run or recorded in state, by address
+    outputs: Callable[[str], Mapping[str, Any] | None] = lambda _address: None
+    log: Callable[[str], None] = lambda _msg: None
+    #: applies and plans may pass the invocation token etc. here
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ResourceProvider(Protocol):
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[str]]
+
+    def desired(self, node: GraphNode, ctx: Context) -> Desired: ...
+
+    def observe(self, prior: ResourceState, ctx: Context) -> Observed: ...
+
+    def create(
+        self, node: GraphNode, desired: Desired, token: str, ctx: Context
+    ) -> ResourceState: ...
+
+    def update(
+        self, node: GraphNode, desired: Desired, prior: ResourceState, token: str, ctx: Context
+    ) -> ResourceState: ...
+
+    def delete(self, prior: ResourceState, token: str, ctx: Context) -> None: ...
+
+    def recover(
+        self, pending: PendingOp, prior: ResourceState | None, ctx: Context
+    ) -> ResourceState | None:
+        """Resolve an operation a crash interrupted: adopt, finish or roll back.
+
+        Returns the resource as it now really is (adopted), or None when nothing of it
+        exists (a create that never happened, a delete that finished).
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    digest: str
+    attrs: Mapping[str, Any]
+
+
+@dataclass
+class RunResult:
+    status: str  # "succeeded" | "failed"
+    summary: dict[str, Any]
+    message: str | None = None
+
+
+class JobProvider(Protocol):
+    """Experiments, gates, load tests: started, waited for, cancelled."""
+
+    name: ClassVar[str]
+    kinds: ClassVar[frozenset[str]]
+
+    def inputs(
+        self, node: GraphNode, ctx: Context, digests: Mapping[Address, str]
+    ) -> RunInputs: ...
+
+    def run(
+        self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
+    ) -> RunResult:
+        """Start, wait for and return the result; cancel everything on interruption."""
+        ...

@@ -1,0 +1,226 @@
+"""Local runtime provider: each Agent of each environment as its own process on 127.0.0.1.
+
+The process serves the AgentCore app contract (`POST /invocations`, `GET /ping`) through
+`engine.runtime.host`, on a stable port per (environment, agent) that survives updates:
+an update starts the new version on the same port (SO_REUSEPORT), waits until it is
+healthy, switches the record and only then stops the old one - no moment without a healthy
+agent. Ownership: every process carries `AGENTOPS_WORKSPACE_ID` and `AGENTOPS_ADDRESS` in
+its environment, so anything a crash left behind is found by scanning /proc, like tagged
+cloud resources.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.digests import agent_attrs, digest_of, system_prompt
+from engine.errors import PermanentError
+from engine.graph import GraphNode
+from engine.providers.base import Context, Desired, Observed
+from engine.state.model import PendingOp, ResourceState
+
+SENSITIVE_PREFIX = "secrets."
+
+
+def env_var_for(agent: str, suffix: str) -> str:
+    return f"AGENTOPS_AGENT_{agent.upper().replace('-', '_')}_{suffix}"
+
+
+def owned_processes(workspace_id: str) -> dict[str, list[int]]:
+    """address -> pids of live processes tagged with this workspace (scans /proc)."""
+    out: dict[str, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if f"AGENTOPS_WORKSPACE_ID={workspace_id}".encode() not in raw:
+            continue
+        env = dict(part.split(b"=", 1) for part in raw.split(b"\0") if b"=" in part)
+        address = env.get(b"AGENTOPS_ADDRESS", b"").decode()
+        if address and env.get(b"AGENTOPS_HOST_PROCESS") == b"1":
+            out.setdefault(address, []).append(int(entry))
+    return out
+
+
+class LocalRuntimeProvider:
+    name: ClassVar[str] = "local-runtime"
+    kinds: ClassVar[frozenset[str]] = frozenset({"Agent"})
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    # --- desired ----------------------------------------------------------------------
+    def desired(self, node: GraphNode, ctx: Context) -> Desired:
+        spec = node.spec.doc.spec
+        attrs = agent_attrs(ctx.workspace, spec, node.address.env or "")
+        sensitive = frozenset(k for k in attrs if k.startswith(SENSITIVE_PREFIX))
+        return Desired(digest=digest_of(attrs), attrs=attrs, sensitive=sensitive)
+
+    # --- observe ----------------------------------------------------------------------
+    def observe(self, prior: ResourceState, ctx: Context) -> Observed:
+        from engine.runtime.process import AgentProcess, probe_agent
+
+        proc = AgentProcess.from_json(prior.private["process"])
+        probe = probe_agent(proc)
+        if not probe.alive:
+            return Observed(exists=False, healthy=False, status="process gone")
+        if not probe.healthy:
+            return Observed(
+                exists=True,
+                healthy=False,
+                status=probe.status,
+                digest=proc.digest,
+                outputs=prior.outputs,
+            )
+        return Observed(exists=True, digest=proc.digest, outputs=prior.outputs)
+
+    # --- mutate -----------------------------------------------------------------------
+    def _launch_env(self, node: GraphNode, desired: Desired, ctx: Context) -> dict[str, str]:
+        spec = node.spec.doc.spec
+        env_name = node.address.env or ""
+        env: dict[str, str] = {
+            "AGENTOPS_MODEL": str(desired.attrs["model"]),
+            "AGENTOPS_SYSTEM_PROMPT": system_prompt(ctx.workspace, spec),
+            "AGENTOPS_AGENT_NAME": node.address.name,
+            "AGENTOPS_ENVIRONMENT": env_name,
+            "AGENTOPS_ADDRESS": str(node.address),
+            "AGENTOPS_WORKSPACE_ID": ctx.workspace_id,
+            "AGENTOPS_DIGEST": desired.digest,
+            "AGENTOPS_HOST_PROCESS": "1",
+            "AGENTOPS_RUNTIME_TOKEN": self._token(),
+        }
+        if spec.tools:
+            servers = {t.name: t.model_dump(mode="json", exclude_none=True) for t in spec.tools}
+            env["AGENTOPS_MCP_SERVERS"] = json.dumps({"mcpServers": servers})
+        env.update(spec.env)
+        env.update(resolve_secrets(spec.secrets))
+        for callee in spec.calls:
+            out = ctx.outputs(f"agent.{callee}[{env_name}]")
+            if not out or "url" not in out:
+                raise PermanentError(
+                    f"{node.address} calls {callee}, which has no address in {env_name}",
+                    hint=f"apply agent.{callee}[{env_name}] first",
+                )
+            env[env_var_for(callee, "URL")] = str(out["url"])
+        return env
+
+    def _token(self) -> str:
+        from engine.runtime.token import load_or_create_token
+
+        return load_or_create_token(self.state_dir)
+
+    def _start(
+        self, node: GraphNode, desired: Desired, ctx: Context, port: int | None, old: Any = None
+    ) -> ResourceState:
+        from engine.runtime.process import (
+            AgentStartError,
+            allocate_port,
+            replace_agent,
+            start_agent,
+        )
+
+        spec = node.spec.doc.spec
+        env_name = node.address.env or ""
+        logs = self.state_dir / "logs" / env_name
+        logs.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = dict(
+            entrypoint=ctx.workspace.root / spec.source / spec.entrypoint,
+            source=ctx.workspace.root / spec.source,
+            cwd=ctx.workspace.root,
+            env=self._launch_env(node, desired, ctx),
+            log_file=logs / f"{node.address.name}.log",
+            token_file=self.state_dir / "runtime.token",
+            digest=desired.digest,
+            health_timeout=spec.lifecycle.health_timeout,
+        )
+        try:
+            if old is not None:
+                proc = replace_agent(old, **kwargs)
+            else:
+                proc = start_agent(port=port or allocate_port(), **kwargs)
+        except AgentStartError as exc:
+            raise PermanentError(
+                f"agent {node.address.name} in {env_name} did not become healthy: "
+                f"{exc.reason}\n--- last lines of {exc.log_file} ---\n{exc.log_tail}",
+                hint=f"see the full log in {exc.log_file}; the previous version (if any) "
+                "keeps serving",
+            ) from exc
+        return ResourceState(
+            address=str(node.address),
+            kind="Agent",
+            provider=self.name,
+            provider_id=f"pid:{proc.pid}",
+            digest=desired.digest,
+            attrs=dict(desired.attrs),
+            outputs={"url": proc.url, "port": proc.port, "log_file": proc.log_file},
+            private={"process": proc.to_json()},
+        )
+
+    def create(self, node: GraphNode, desired: Desired, token: str, ctx: Context) -> ResourceState:
+        return self._start(node, desired, ctx, port=None)
+
+    def update(
+        self, node: GraphNode, desired: Desired, prior: ResourceState, token: str, ctx: Context
+    ) -> ResourceState:
+        from engine.runtime.process import AgentProcess, probe_agent
+
+        old = AgentProcess.from_json(prior.private["process"])
+        if probe_agent(old).alive:
+            return self._start(node, desired, ctx, port=old.port, old=old)
+        return self._start(node, desired, ctx, port=old.port)
+
+    def delete(self, prior: ResourceState, token: str, ctx: Context) -> None:
+        from engine.runtime.process import AgentProcess, stop_agent
+
+        spec_grace = 5.0
+        stop_agent(AgentProcess.from_json(prior.private["process"]), grace=spec_grace)
+        self._kill_strays(prior.address, ctx, keep=None)
+
+    def recover(
+        self, pending: PendingOp, prior: ResourceState | None, ctx: Context
+    ) -> ResourceState | None:
+        """A crash mid-operation: keep what state recorded, stop any other tagged process."""
+        keep = None
+        if prior is not None:
+            keep = int(prior.private["process"]["pid"])
+            if not self.observe(prior, ctx).exists:
+                prior = None
+                keep = None
+        self._kill_strays(pending.address, ctx, keep=keep)
+        return prior
+
+    def _kill_strays(self, address: str, ctx: Context, keep: int | None) -> None:
+        for pid in owned_processes(ctx.workspace_id).get(address, []):
+            if pid != keep:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+
+
+def resolve_secrets(refs: dict[str, str]) -> dict[str, str]:
+    """Local resolution of `env:NAME` references; `ssm:` needs the AWS runtime."""
+    out = {}
+    for var, ref in refs.items():
+        scheme, _, target = ref.partition(":")
+        if scheme == "env":
+            value = os.environ.get(target)
+            if value is None:
+                raise PermanentError(
+                    f"secret {var} references env:{target}, which is not set",
+                    hint=f"export {target} before running agentops",
+                )
+            out[var] = value
+        else:
+            raise PermanentError(
+                f"secret {var} references {ref}: ssm: references are resolved by the "
+                "AgentCore runtime, not locally",
+                hint="use env:NAME in local environments",
+            )
+    return out

@@ -1,0 +1,93 @@
+"""Registry: which provider handles a node, from its kind and its environment's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from engine.errors import UsageError
+from engine.graph import GraphNode
+from engine.providers.base import JobProvider, ResourceProvider
+from engine.workspace import Workspace
+
+Route = Callable[[GraphNode, Workspace], str]
+
+
+def default_route(node: GraphNode, ws: Workspace) -> str:
+    env_name = node.address.env or ""
+    env = ws.environments[env_name].doc.spec
+    if node.kind == "Agent":
+        if env.runtime == "local":
+            return "local-runtime"
+        raise UsageError(
+            f"{node.address}: environment '{env_name}' uses runtime agentcore, and the "
+            "AgentCore provider is not part of this build yet",
+            hint="use runtime: local for now (see the issue tracker for the AgentCore provider)",
+        )
+    if node.kind == "Dataset":
+        if env.store == "local":
+            return "local-store"
+        raise UsageError(
+            f"{node.address}: environment '{env_name}' uses store langfuse, and the Langfuse "
+            "store is not part of this build yet",
+            hint="use store: local for now",
+        )
+    if node.kind in ("Experiment", "QualityGate"):
+        return "local-eval"
+    if node.kind == "LoadTest":
+        return "locust"
+    raise UsageError(f"no provider for kind {node.kind}")
+
+
+class Registry:
+    def __init__(
+        self,
+        resources: Sequence[ResourceProvider],
+        jobs: Sequence[JobProvider],
+        route: Route = default_route,
+    ) -> None:
+        self.resources = {p.name: p for p in resources}
+        self.jobs = {j.name: j for j in jobs}
+        self.route = route
+
+    @classmethod
+    def default(cls, state_dir: Path) -> Registry:
+        from engine.providers.local_runtime import LocalRuntimeProvider
+        from engine.providers.local_store import LocalStore, LocalStoreProvider
+
+        store = LocalStore(state_dir / "store.sqlite")
+        jobs: list[JobProvider] = []
+        try:
+            from engine.providers.evalruns import LocalEvalProvider
+
+            jobs.append(LocalEvalProvider(state_dir, store))
+        except ImportError:
+            pass
+        try:
+            from engine.providers.loadtest import LocustProvider
+
+            jobs.append(LocustProvider(state_dir, store))
+        except ImportError:
+            pass
+        return cls([LocalRuntimeProvider(state_dir), LocalStoreProvider(store)], jobs)
+
+    def resource_for(self, node: GraphNode, ws: Workspace) -> ResourceProvider:
+        return self.resource_by_name(self.route(node, ws))
+
+    def job_for(self, node: GraphNode, ws: Workspace) -> JobProvider:
+        return self.job_by_name(self.route(node, ws))
+
+    def resource_by_name(self, name: str) -> ResourceProvider:
+        try:
+            return self.resources[name]
+        except KeyError:
+            raise UsageError(f"provider '{name}' is not available") from None
+
+    def job_by_name(self, name: str) -> JobProvider:
+        try:
+            return self.jobs[name]
+        except KeyError:
+            raise UsageError(
+                f"run provider '{name}' is not available in this build",
+                hint="narrow the plan with --target, or see the issue tracker",
+            ) from None

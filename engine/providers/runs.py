@@ -1,0 +1,59 @@
+"""Run inputs: the digest that decides whether an Experiment, QualityGate or LoadTest runs.
+
+A run is up to date when its last successful result has the current inputs digest, which
+covers the run's own spec, the digest of the agent it evaluates *as resolved in the run's
+environment*, the dataset digest, the evaluators' code, and the digests of the agents the
+evaluated agent calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.addresses import Address
+from engine.datasets import canonical_json, dataset_digest, sha256_hex
+from engine.digests import agent_attrs, digest_of, file_digest
+from engine.graph import GraphNode
+from engine.providers.base import Context, RunInputs
+from engine.schema import EvaluatorRef
+from engine.workspace import Workspace
+
+ENGINE_EVALUATORS_VERSION = "1"
+
+
+def evaluator_digest(ref: EvaluatorRef, ws: Workspace) -> str:
+    if ".py:" in ref.use:
+        rel = ref.use.rsplit(":", 1)[0]
+        path = ws.root / rel
+        return file_digest(path)[:16] if path.is_file() else "missing"
+    return f"builtin-{ENGINE_EVALUATORS_VERSION}"
+
+
+def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
+    ws = ctx.workspace
+    spec = node.spec.doc.spec
+    env = spec.environment
+    agent = ws.agents[spec.agent].doc.spec
+    attrs: dict[str, Any] = {
+        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
+        "agent_digest": digest_of(agent_attrs(ws, agent, env)),
+    }
+    dataset = getattr(spec, "dataset", None)
+    if dataset:
+        attrs["dataset_digest"] = dataset_digest(ws.items.get(dataset, []))
+    evaluators = list(getattr(spec, "evaluators", []) or [])
+    grading = getattr(spec, "grading", None)
+    if grading is not None:
+        evaluators += list(grading.evaluators)
+    for ev in evaluators:
+        attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ws)
+    for callee in agent.calls:
+        attrs[f"callee.{callee}"] = digests.get(Address("Agent", callee, env))
+    if node.kind == "LoadTest":
+        attrs["prompts"] = sha256_hex(
+            canonical_json(
+                [p.model_dump(mode="json") for p in ws.prompts.get(node.address.name, [])]
+            )
+        )[:16]
+    return RunInputs(digest=digest_of(attrs), attrs=attrs)

@@ -1,0 +1,217 @@
+"""Reconcile: the orchestration of one plan or apply, end to end.
+
+    workspace -> graph -> providers -> resolve pending ops (crash recovery)
+              -> desired views + run inputs + observations -> planner.plan -> Plan
+    Plan -> Applier (journalled state) -> compact state -> ApplyResult
+
+Everything here runs under the state lock; the planner itself stays pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.addresses import Address
+from engine.applier import Applier, ApplyResult, EventSink
+from engine.datasets import canonical_json, sha256_hex
+from engine.errors import ProviderError, StalePlan, UsageError
+from engine.graph import DesiredGraph, GraphNode, build_graph
+from engine.planner.plan import Plan
+from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
+from engine.providers.base import (
+    Context,
+    Desired,
+    JobProvider,
+    Observed,
+    ResourceProvider,
+    RunInputs,
+)
+from engine.providers.registry import Registry
+from engine.schema import RUN_KINDS
+from engine.state.local import LocalStateStore
+from engine.state.model import State
+from engine.workspace import Workspace
+
+STATE_DIRNAME = ".agentops"
+
+
+def state_dir(root: Path) -> Path:
+    return root / STATE_DIRNAME
+
+
+@dataclass
+class Session:
+    """One locked session over a workspace's state: plan and apply share it."""
+
+    ws: Workspace
+    graph: DesiredGraph
+    store: LocalStateStore
+    state: State
+    registry: Registry
+    ctx: Context
+    desired: dict[Address, Desired] = field(default_factory=dict)
+    run_inputs: dict[Address, RunInputs] = field(default_factory=dict)
+    providers: dict[Address, str] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def open_session(
+    ws: Workspace, command: str, *, lock_timeout: float = 0.0, registry: Registry | None = None
+) -> Iterator[Session]:
+    store = LocalStateStore(state_dir(ws.root))
+    with store.lock(command, lock_timeout):
+        state = store.read()
+        graph = build_graph(ws)
+        reg = registry or Registry.default(state_dir(ws.root))
+        ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
+        session = Session(ws, graph, store, state, reg, ctx)
+        try:
+            yield session
+        finally:
+            if store.journal.exists():
+                store.write(session.state)
+
+
+def recover_pending(s: Session) -> list[str]:
+    """Resolve operations a crash interrupted before anything is planned."""
+    notes = []
+    for address, pending in sorted(s.state.pending.items()):
+        provider = s.registry.resource_by_name(pending.provider)
+        prior = s.state.resources.get(address)
+        res = provider.recover(pending, prior, s.ctx)
+        if res is None:
+            s.store.append(s.state, {"type": "forget", "address": address})
+            notes.append(f"{address}: interrupted {pending.op} resolved (nothing exists)")
+        else:
+            s.store.append(s.state, {"type": "resource", "resource": res.model_dump(mode="json")})
+            notes.append(f"{address}: interrupted {pending.op} resolved (adopted {res.digest})")
+    return notes
+
+
+def _digests(s: Session) -> dict[Address, str]:
+    return {a: d.digest for a, d in s.desired.items()}
+
+
+def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
+    """Desired views, run inputs and observations for every node."""
+    s.recovered = recover_pending(s)
+    for node in s.graph:
+        if node.kind in RESOURCE_KINDS:
+            p = s.registry.resource_for(node, s.ws)
+            s.providers[node.address] = p.name
+            s.desired[node.address] = p.desired(node, s.ctx)
+    digests = _digests(s)
+    for node in s.graph:
+        if node.kind in RUN_KINDS:
+            j = s.registry.job_for(node, s.ws)
+            s.providers[node.address] = j.name
+            s.run_inputs[node.address] = j.inputs(node, s.ctx, digests)
+    observed: dict[str, Observed] = {}
+    if observe:
+        for address, res in s.state.resources.items():
+            try:
+                provider = s.registry.resource_by_name(res.provider)
+            except UsageError:
+                continue
+            observed[address] = provider.observe(res, s.ctx)
+    return observed
+
+
+def workspace_digest(s: Session) -> str:
+    parts = {str(a): d.digest for a, d in s.desired.items()}
+    parts.update({str(a): r.digest for a, r in s.run_inputs.items()})
+    return sha256_hex(canonical_json(parts))[:16]
+
+
+def make_plan(s: Session, opts: PlanOptions, observed: dict[str, Observed]) -> Plan:
+    inp = PlanInput(
+        graph=s.graph,
+        state=s.state,
+        desired=s.desired,
+        run_inputs=s.run_inputs,
+        observed=observed,
+        providers=s.providers,
+    )
+    opts = PlanOptions(**{**opts.__dict__, "workspace_digest": workspace_digest(s)})
+    p = plan(inp, opts)
+    p.warnings[:0] = s.recovered
+    return p
+
+
+def check_fresh(s: Session, saved: Plan) -> None:
+    """`apply PLANFILE` applies exactly that plan, and only if nothing moved on."""
+    if saved.lineage != s.state.lineage:
+        raise StalePlan(
+            "the saved plan was made for a different state (lineage differs)",
+            hint="run agentops plan again",
+        )
+    if saved.prior_serial != s.state.serial:
+        raise StalePlan(
+            f"the state moved on since the plan was made (serial {saved.prior_serial} → "
+            f"{s.state.serial})",
+            hint="run agentops plan --out again and review it",
+        )
+    current = workspace_digest(s)
+    if saved.workspace_digest != current:
+        raise StalePlan(
+            "the workspace changed since the plan was made",
+            hint="run agentops plan --out again and review it",
+        )
+
+
+def apply(
+    s: Session, p: Plan, *, parallelism: int = 4, on_event: EventSink = lambda _e, _c, _o: None
+) -> ApplyResult:
+    nodes: dict[str, GraphNode] = {str(n.address): n for n in s.graph}
+    resource_providers: dict[str, ResourceProvider] = {}
+    job_providers: dict[str, JobProvider] = {}
+    for c in p.changes:
+        if c.kind in RUN_KINDS:
+            job_providers[c.provider] = s.registry.job_by_name(c.provider)
+        else:
+            resource_providers[c.provider] = s.registry.resource_by_name(c.provider)
+    applier = Applier(
+        p,
+        nodes=nodes,
+        desired={str(a): d for a, d in s.desired.items()},
+        run_inputs={str(a): r for a, r in s.run_inputs.items()},
+        resource_providers=resource_providers,
+        job_providers=job_providers,
+        store=s.store,
+        state=s.state,
+        ctx=s.ctx,
+        parallelism=parallelism,
+        on_event=on_event,
+    )
+    result = applier.run()
+    s.store.write(s.state)
+    return result
+
+
+def load_plan_file(path: Path) -> Plan:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Plan.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"cannot read plan file {path}: {exc}", hint="create it with agentops plan --out FILE"
+        ) from exc
+
+
+def parse_targets(values: Sequence[str]) -> list[Address]:
+    out = []
+    for v in values:
+        try:
+            out.append(Address.parse(v))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    return out
+
+
+__all__ = ["ProviderError", "Any"]

@@ -1,0 +1,1 @@
+"""Renderers: one Plan structure, three views (text, markdown, JSON)."""

@@ -1,0 +1,143 @@
+"""Plan renderers: Terraform-like text, markdown for pull-request comments, JSON.
+
+Secret values are shown as `(sensitive)`, but a change to them is still shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.planner.plan import Action, Change, Plan
+
+SYMBOL = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.RUN: "▶",
+    Action.BLOCKED: "⊘",
+    Action.NOOP: " ",
+}
+COLOR = {
+    Action.CREATE: "32",
+    Action.UPDATE: "33",
+    Action.REPLACE: "35",
+    Action.DELETE: "31",
+    Action.RUN: "36",
+    Action.BLOCKED: "31;1",
+    Action.NOOP: "0",
+}
+VERB = {
+    Action.CREATE: "will be created",
+    Action.UPDATE: "will be updated in place",
+    Action.REPLACE: "will be replaced",
+    Action.DELETE: "will be deleted",
+    Action.RUN: "will run",
+    Action.BLOCKED: "is blocked",
+    Action.NOOP: "is up to date",
+}
+
+
+def _short(value: Any, limit: int = 72) -> str:
+    text = (
+        json.dumps(value, ensure_ascii=False)
+        if not isinstance(value, str)
+        else json.dumps(value, ensure_ascii=False)
+    )
+    return text if len(text) <= limit else text[: limit - 2] + '…"'
+
+
+def summary_line(plan: Plan) -> str:
+    n = plan.counts()
+    if not plan.has_changes:
+        return "No changes."
+    line = (
+        f"Plan: {n['create']} to create, {n['update']} to update, {n['replace']} to "
+        f"replace, {n['delete']} to delete. Runs: {n['run']}."
+    )
+    if n["blocked"]:
+        line += f" Blocked: {n['blocked']}."
+    return line
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    def paint(code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    lines: list[str] = []
+    for w in plan.warnings:
+        lines.append(paint("33", f"Warning: {w}"))
+    if plan.warnings:
+        lines.append("")
+    actionable = plan.actionable
+    if actionable:
+        lines.append("agentops will perform the following actions:")
+        lines.append("")
+    for c in actionable:
+        reasons = "; ".join(r.text() for r in c.reasons)
+        lines.append(f"  # {c.address} {VERB[c.action]}" + (f" ({reasons})" if reasons else ""))
+        if c.action is Action.BLOCKED and c.then is not None:
+            lines.append(f"  #   then: {c.then.value}")
+        lines.append(paint(COLOR[c.action], f"  {SYMBOL[c.action]} {c.address}"))
+        lines.extend(_field_lines(c, paint))
+        if c.depends_on:
+            lines.append(f"      depends on: {', '.join(c.depends_on)}")
+        lines.append("")
+    lines.append(summary_line(plan))
+    return "\n".join(lines) + "\n"
+
+
+def _field_lines(c: Change, paint: Any) -> list[str]:
+    out = []
+    width = max((len(f.path) for f in c.field_diffs), default=0)
+    for f in c.field_diffs:
+        old, new = f.shown()
+        if c.action is Action.CREATE or old is None:
+            out.append(paint("32", f"      + {f.path.ljust(width)} = {_short(new)}"))
+        elif new is None:
+            out.append(paint("31", f"      - {f.path.ljust(width)} = {_short(old)}"))
+        else:
+            out.append(
+                paint(
+                    "33", f"      ~ {f.path.ljust(width)} = {_short(old, 40)} → {_short(new, 40)}"
+                )
+            )
+    return out
+
+
+def render_markdown(plan: Plan) -> str:
+    lines = ["### agentops plan", ""]
+    for w in plan.warnings:
+        lines.append(f"> **Warning:** {w}")
+    if plan.warnings:
+        lines.append("")
+    if not plan.has_changes:
+        lines.append("**No changes.** The declared workspace matches what runs.")
+        return "\n".join(lines) + "\n"
+    lines += ["| | Address | Action | Why |", "|---|---|---|---|"]
+    for c in plan.actionable:
+        why = "; ".join(r.text() for r in c.reasons).replace("|", "\\|")
+        lines.append(f"| `{SYMBOL[c.action]}` | `{c.address}` | {c.action.value} | {why} |")
+    lines.append("")
+    for c in plan.actionable:
+        if not c.field_diffs:
+            continue
+        lines += [
+            f"<details><summary><code>{c.address}</code>: {len(c.field_diffs)} field(s)</summary>",
+            "",
+            "```diff",
+        ]
+        for f in c.field_diffs:
+            old, new = f.shown()
+            if old is not None and c.action is not Action.CREATE:
+                lines.append(f"- {f.path}: {_short(old, 120)}")
+            if new is not None:
+                lines.append(f"+ {f.path}: {_short(new, 120)}")
+        lines += ["```", "", "</details>", ""]
+    lines.append(f"**{summary_line(plan)}**")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,1 @@
+"""State: what agentops believes exists, with serial/lineage, a journal and a lock."""

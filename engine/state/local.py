@@ -1,0 +1,264 @@
+"""Local state store: `.agentops/state.json` + an append-only journal, under a named lock.
+
+Crash safety:
+- the snapshot `state.json` is only ever replaced atomically (temp file, fsync, rename,
+  fsync of the directory) and the previous snapshot is kept as `state.json.bak`;
+- during an apply every change (pending operation recorded/cleared, resource written,
+  run result) is appended to `state.journal` as one JSON line and fsync'd, so a write costs
+  what changed, not the size of the state; a torn last line (crash mid-write) is ignored;
+- reading replays the journal over the snapshot; `compact()` folds it back into a snapshot.
+
+Locking: `state.lock` is held with `flock` (so a holder that dies never blocks anyone) and
+contains the holder (pid, host, command, since) so a waiting process can name it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine import faults
+from engine.errors import StateError, StateLocked
+from engine.state.model import STATE_VERSION, PendingOp, ResourceState, RunRecord, State, now_iso
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class LocalStateStore:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.path = directory / "state.json"
+        self.backup = directory / "state.json.bak"
+        self.journal = directory / "state.journal"
+        self.lock_path = directory / "state.lock"
+        self._lock_fd: int | None = None
+        self._journal_fh: Any = None
+
+    # --- reading ----------------------------------------------------------------------
+    def read(self) -> State:
+        state = self._read_snapshot()
+        for entry in self._journal_entries():
+            apply_entry(state, entry)
+        return state
+
+    def _read_snapshot(self) -> State:
+        if not self.path.exists():
+            return State()
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StateError(
+                f"cannot read {self.path}: {exc}",
+                hint=f"the previous snapshot is {self.backup}; inspect it before restoring",
+            ) from exc
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            version = data.get("version") if isinstance(data, dict) else None
+            raise StateError(
+                f"{self.path} has state version {version!r}; this agentops reads version "
+                f"{STATE_VERSION}",
+                hint="upgrade agentops, or restore a compatible state file",
+            )
+        try:
+            return State.model_validate(data)
+        except ValidationError as exc:
+            raise StateError(
+                f"{self.path} is not a valid state file: {exc.error_count()} problems",
+                hint=f"inspect it, or restore {self.backup}",
+            ) from exc
+
+    def _journal_entries(self) -> Iterator[dict[str, Any]]:
+        if not self.journal.exists():
+            return
+        with open(self.journal, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.endswith("\n"):
+                    return  # torn write from a crash: never completed, never acknowledged
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    return
+
+    # --- writing ----------------------------------------------------------------------
+    def write(self, state: State) -> None:
+        """Replace the snapshot atomically (keeping a .bak) and empty the journal."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        faults.point("state_write")
+        state.serial += 1
+        data = json.dumps(state.model_dump(mode="json"), indent=1, sort_keys=True).encode()
+        if self.path.exists():
+            atomic_write(self.backup, self.path.read_bytes())
+        atomic_write(self.path, data + b"\n")
+        self._close_journal()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal)
+
+    def append(self, state: State, entry: dict[str, Any]) -> None:
+        """Record one change durably (journal line + fsync) and apply it to `state`."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        faults.point("state_write")
+        state.serial += 1
+        entry = {**entry, "serial": state.serial}
+        if self._journal_fh is None:
+            self._journal_fh = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115
+        self._journal_fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._journal_fh.flush()
+        os.fsync(self._journal_fh.fileno())
+        apply_entry(state, entry)
+
+    def _close_journal(self) -> None:
+        if self._journal_fh is not None:
+            self._journal_fh.close()
+            self._journal_fh = None
+
+    # --- locking ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, command: str, timeout: float = 0.0) -> Iterator[None]:
+        self.acquire(command, timeout)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def acquire(self, command: str, timeout: float = 0.0) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = describe_holder(self.holder())
+                    os.close(fd)
+                    raise StateLocked(
+                        f"the state is locked by {holder}",
+                        hint="wait for it to finish, or pass --lock-timeout to wait longer",
+                    ) from None
+                time.sleep(0.1)
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": command,
+            "since": now_iso(),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        self._close_journal()
+        if self._lock_fd is not None:
+            os.ftruncate(self._lock_fd, 0)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def holder(self) -> dict[str, Any] | None:
+        try:
+            text = self.lock_path.read_text()
+        except OSError:
+            return None
+        try:
+            data = json.loads(text) if text.strip() else None
+        except json.JSONDecodeError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def stale_holder(self) -> dict[str, Any] | None:
+        """Holder info left by a process on this host that is gone (it crashed)."""
+        info = self.holder()
+        if not info or info.get("host") != socket.gethostname():
+            return None
+        if pid_alive(int(info.get("pid", 0))):
+            # flock is released by the kernel on death; a live pid may still hold it
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR)
+            except OSError:
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            except BlockingIOError:
+                return None
+            finally:
+                os.close(fd)
+        return info
+
+    def force_unlock(self) -> dict[str, Any] | None:
+        """Clear a stale holder record (the lock itself is released by the kernel)."""
+        info = self.stale_holder()
+        if info is not None:
+            self.lock_path.write_text("")
+        return info
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def describe_holder(info: dict[str, Any] | None) -> str:
+    if not info:
+        return "another process (no holder information)"
+    return (
+        f"pid {info.get('pid')} on {info.get('host')} "
+        f"('agentops {info.get('command')}', since {info.get('since')})"
+    )
+
+
+def apply_entry(state: State, entry: dict[str, Any]) -> None:
+    """Replay one journal entry onto a state (the same function builds and replays)."""
+    kind = entry["type"]
+    state.serial = max(state.serial, int(entry.get("serial", state.serial)))
+    if kind == "pending":
+        op = PendingOp.model_validate(entry["op"])
+        state.pending[op.address] = op
+    elif kind == "clear_pending":
+        state.pending.pop(entry["address"], None)
+    elif kind == "resource":
+        res = ResourceState.model_validate(entry["resource"])
+        state.resources[res.address] = res
+        state.pending.pop(res.address, None)
+    elif kind == "forget":
+        state.resources.pop(entry["address"], None)
+        state.pending.pop(entry["address"], None)
+    elif kind == "run":
+        run = RunRecord.model_validate(entry["run"])
+        state.runs[run.address] = run
+    elif kind == "forget_run":
+        state.runs.pop(entry["address"], None)
+    else:  # pragma: no cover - a journal from a newer agentops
+        raise StateError(f"unknown journal entry type '{kind}'", hint="upgrade agentops")

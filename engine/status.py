@@ -1,0 +1,112 @@
+"""`agentops status`: what runs where, with health, and the last run of every run.
+
+Reads the state without taking the lock (status must work while an apply or the watcher
+holds it) and asks each resource's provider for its health.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.errors import AgentOpsError
+from engine.providers.base import Context
+from engine.providers.registry import Registry
+from engine.reconcile import state_dir
+from engine.state.local import LocalStateStore, describe_holder
+from engine.workspace import Workspace
+
+
+def collect_status(root: Path) -> dict[str, Any]:
+    store = LocalStateStore(state_dir(root))
+    state = store.read()
+    registry = Registry.default(state_dir(root))
+    ctx = Context(
+        workspace=Workspace(root=root), state_dir=state_dir(root), workspace_id=state.workspace_id
+    )
+    resources = []
+    for address, res in sorted(state.resources.items()):
+        health = "unknown"
+        try:
+            obs = registry.resource_by_name(res.provider).observe(res, ctx)
+            health = (
+                "healthy"
+                if obs.exists and obs.healthy and not obs.drift
+                else (
+                    "missing"
+                    if not obs.exists
+                    else f"drifted ({obs.status})"
+                    if obs.healthy
+                    else obs.status
+                )
+            )
+        except AgentOpsError as exc:
+            health = f"unknown ({exc})"
+        resources.append(
+            {
+                "address": address,
+                "provider": res.provider,
+                "digest": res.digest,
+                "health": health,
+                "outputs": res.outputs,
+                "updated": res.updated_at,
+            }
+        )
+    runs = [
+        {
+            "address": a,
+            "status": r.status,
+            "finished": r.finished_at,
+            "message": r.message,
+            "inputs_digest": r.inputs_digest,
+        }
+        for a, r in sorted(state.runs.items())
+    ]
+    holder = store.holder()
+    watcher_file = state_dir(root) / "watch.json"
+    watcher = None
+    if watcher_file.exists():
+        import json
+
+        watcher = json.loads(watcher_file.read_text())
+    return {
+        "serial": state.serial,
+        "lineage": state.lineage,
+        "resources": resources,
+        "runs": runs,
+        "pending": sorted(state.pending),
+        "lock": describe_holder(holder) if holder else None,
+        "watcher": watcher,
+    }
+
+
+def render_status(info: dict[str, Any]) -> str:
+    lines = []
+    if not info["resources"] and not info["runs"]:
+        return "Nothing is deployed yet. Run `agentops apply`.\n"
+    if info["resources"]:
+        width = max(len(r["address"]) for r in info["resources"])
+        lines.append(f"{'RESOURCE'.ljust(width)}  {'HEALTH':<10} {'DIGEST':<16}  WHERE")
+        for r in info["resources"]:
+            where = r["outputs"].get("url") or r["outputs"].get("store") or ""
+            lines.append(
+                f"{r['address'].ljust(width)}  {r['health']:<10} {r['digest']:<16}  {where}"
+            )
+    if info["runs"]:
+        lines.append("")
+        width = max(len(r["address"]) for r in info["runs"])
+        lines.append(f"{'RUN'.ljust(width)}  {'LAST RESULT':<11} FINISHED")
+        for r in info["runs"]:
+            lines.append(
+                f"{r['address'].ljust(width)}  {r['status']:<11} {r['finished']}"
+                + (f"  ({r['message']})" if r["message"] else "")
+            )
+    if info["pending"]:
+        lines.append("")
+        lines.append(
+            f"Interrupted operations (resolved by the next plan/apply): "
+            f"{', '.join(info['pending'])}"
+        )
+    if info["lock"]:
+        lines.append(f"\nThe state is locked by {info['lock']}.")
+    return "\n".join(lines) + "\n"
