@@ -38,8 +38,11 @@ def agent_files(root: Path, spec: AgentSpec) -> list[str]:
 
 
 def _included(rel: str, patterns: Iterable[str]) -> bool:
+    # fnmatch's `*` crosses `/`; `**/` also matches nothing (top-level files), as in git.
     for pat in patterns:
         if fnmatch.fnmatch(rel, pat) or (pat.endswith("/**") and rel.startswith(pat[:-2])):
+            return True
+        if pat.startswith("**/") and fnmatch.fnmatch(rel, pat[3:]):
             return True
     return False
 

@@ -67,6 +67,10 @@ def open_session(
     store = LocalStateStore(state_dir(ws.root))
     with store.lock(command, lock_timeout):
         state = store.read()
+        if not store.path.exists():
+            # Persist lineage and workspace id before anything is journalled: they are the
+            # ownership tag of every resource, and a crash must not make us forget them.
+            store.write(state)
         graph = build_graph(ws)
         reg = registry or Registry.default(state_dir(ws.root))
         ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
@@ -81,6 +85,12 @@ def open_session(
 def recover_pending(s: Session) -> list[str]:
     """Resolve operations a crash interrupted before anything is planned."""
     notes = []
+    dead = s.store.crashed_holder
+    if dead:
+        notes.append(
+            f"a previous 'agentops {dead.get('command')}' (pid {dead.get('pid')}, "
+            f"since {dead.get('since')}) did not finish; resolving what it left"
+        )
     for address, pending in sorted(s.state.pending.items()):
         provider = s.registry.resource_by_name(pending.provider)
         prior = s.state.resources.get(address)

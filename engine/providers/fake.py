@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.digests import digest_of
+from engine.datasets import dataset_digest
+from engine.digests import agent_attrs, digest_of
 from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
 from engine.state.local import atomic_write
@@ -65,10 +66,13 @@ class FakeProvider:
 
     # --- provider ---------------------------------------------------------------------
     def desired(self, node: GraphNode, ctx: Context) -> Desired:
-        data = node.spec.doc.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
-        attrs = {"spec": data}
-        if node.kind == "Dataset":
-            attrs["items"] = [i.content() for i in ctx.workspace.items.get(node.address.name, [])]
+        # The same views as the real providers, so digests match what gates test.
+        if node.kind == "Agent":
+            attrs = agent_attrs(ctx.workspace, node.spec.doc.spec, node.address.env or "")
+            secret = frozenset(k for k in attrs if k.startswith("secrets."))
+            return Desired(digest=digest_of(attrs), attrs=attrs, sensitive=secret)
+        items = ctx.workspace.items.get(node.address.name, [])
+        attrs = {"items": len(items), "content": dataset_digest(items)}
         return Desired(digest=digest_of(attrs), attrs=attrs)
 
     def observe(self, prior: ResourceState, ctx: Context) -> Observed:
@@ -76,10 +80,7 @@ class FakeProvider:
         res = self.world().get(prior.provider_id or "")
         if res is None:
             return Observed(exists=False, status="missing")
-        drift = {}
-        if res["digest"] != prior.digest:
-            drift["digest"] = (prior.digest, res["digest"])
-        return Observed(exists=True, digest=res["digest"], drift=drift)
+        return Observed(exists=True, digest=res["digest"])
 
     def create(self, node: GraphNode, desired: Desired, token: str, ctx: Context) -> ResourceState:
         address = str(node.address)

@@ -16,13 +16,17 @@ import json
 import os
 import signal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.digests import agent_attrs, digest_of, system_prompt
 from engine.errors import PermanentError
 from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
+from engine.schema import AgentSpec
 from engine.state.model import PendingOp, ResourceState
+
+if TYPE_CHECKING:
+    from engine.runtime.process import AgentProcess
 
 SENSITIVE_PREFIX = "secrets."
 
@@ -83,19 +87,28 @@ class LocalRuntimeProvider:
         return Observed(exists=True, digest=proc.digest, outputs=prior.outputs)
 
     # --- mutate -----------------------------------------------------------------------
-    def _launch_env(self, node: GraphNode, desired: Desired, ctx: Context) -> dict[str, str]:
-        spec = node.spec.doc.spec
-        env_name = node.address.env or ""
+    def launch_env(
+        self,
+        *,
+        spec: AgentSpec,
+        address: str,
+        name: str,
+        env_name: str,
+        model: str,
+        digest: str,
+        ctx: Context,
+    ) -> dict[str, str]:
+        """The process environment of an agent: the runtime contract's variables."""
         env: dict[str, str] = {
-            "AGENTOPS_MODEL": str(desired.attrs["model"]),
+            "AGENTOPS_MODEL": model,
             "AGENTOPS_SYSTEM_PROMPT": system_prompt(ctx.workspace, spec),
-            "AGENTOPS_AGENT_NAME": node.address.name,
+            "AGENTOPS_AGENT_NAME": name,
             "AGENTOPS_ENVIRONMENT": env_name,
-            "AGENTOPS_ADDRESS": str(node.address),
+            "AGENTOPS_ADDRESS": address,
             "AGENTOPS_WORKSPACE_ID": ctx.workspace_id,
-            "AGENTOPS_DIGEST": desired.digest,
+            "AGENTOPS_DIGEST": digest,
             "AGENTOPS_HOST_PROCESS": "1",
-            "AGENTOPS_RUNTIME_TOKEN": self._token(),
+            "AGENTOPS_RUNTIME_TOKEN": self.token(),
         }
         if spec.tools:
             servers = {t.name: t.model_dump(mode="json", exclude_none=True) for t in spec.tools}
@@ -106,20 +119,35 @@ class LocalRuntimeProvider:
             out = ctx.outputs(f"agent.{callee}[{env_name}]")
             if not out or "url" not in out:
                 raise PermanentError(
-                    f"{node.address} calls {callee}, which has no address in {env_name}",
+                    f"{address} calls {callee}, which has no address in {env_name}",
                     hint=f"apply agent.{callee}[{env_name}] first",
                 )
             env[env_var_for(callee, "URL")] = str(out["url"])
         return env
 
-    def _token(self) -> str:
+    def token(self) -> str:
         from engine.runtime.token import load_or_create_token
 
         return load_or_create_token(self.state_dir)
 
-    def _start(
-        self, node: GraphNode, desired: Desired, ctx: Context, port: int | None, old: Any = None
-    ) -> ResourceState:
+    def spawn(
+        self,
+        *,
+        spec: AgentSpec,
+        address: str,
+        name: str,
+        env_name: str,
+        model: str,
+        digest: str,
+        ctx: Context,
+        log_name: str,
+        port: int | None = None,
+        old: AgentProcess | None = None,
+    ) -> AgentProcess:
+        """Start (or roll over to) one agent process and wait until it is healthy.
+
+        Also used by runs for ephemeral variants (address e.g. `experiment.hpo[dev]/v1`).
+        """
         from engine.runtime.process import (
             AgentStartError,
             allocate_port,
@@ -127,32 +155,58 @@ class LocalRuntimeProvider:
             start_agent,
         )
 
-        spec = node.spec.doc.spec
-        env_name = node.address.env or ""
         logs = self.state_dir / "logs" / env_name
         logs.mkdir(parents=True, exist_ok=True)
         kwargs: dict[str, Any] = dict(
             entrypoint=ctx.workspace.root / spec.source / spec.entrypoint,
             source=ctx.workspace.root / spec.source,
             cwd=ctx.workspace.root,
-            env=self._launch_env(node, desired, ctx),
-            log_file=logs / f"{node.address.name}.log",
+            env=self.launch_env(
+                spec=spec,
+                address=address,
+                name=name,
+                env_name=env_name,
+                model=model,
+                digest=digest,
+                ctx=ctx,
+            ),
+            log_file=logs / f"{log_name}.log",
             token_file=self.state_dir / "runtime.token",
-            digest=desired.digest,
+            digest=digest,
             health_timeout=spec.lifecycle.health_timeout,
         )
         try:
             if old is not None:
-                proc = replace_agent(old, **kwargs)
-            else:
-                proc = start_agent(port=port or allocate_port(), **kwargs)
+                return replace_agent(old, **kwargs)
+            return start_agent(port=port or allocate_port(), **kwargs)
         except AgentStartError as exc:
             raise PermanentError(
-                f"agent {node.address.name} in {env_name} did not become healthy: "
-                f"{exc.reason}\n--- last lines of {exc.log_file} ---\n{exc.log_tail}",
+                f"agent {name} in {env_name} did not become healthy: {exc.reason}\n"
+                f"--- last lines of {exc.log_file} ---\n{exc.log_tail}",
                 hint=f"see the full log in {exc.log_file}; the previous version (if any) "
                 "keeps serving",
             ) from exc
+
+    def _start(
+        self,
+        node: GraphNode,
+        desired: Desired,
+        ctx: Context,
+        port: int | None,
+        old: AgentProcess | None = None,
+    ) -> ResourceState:
+        proc = self.spawn(
+            spec=node.spec.doc.spec,
+            address=str(node.address),
+            name=node.address.name,
+            env_name=node.address.env or "",
+            model=str(desired.attrs["model"]),
+            digest=desired.digest,
+            ctx=ctx,
+            log_name=node.address.name,
+            port=port,
+            old=old,
+        )
         return ResourceState(
             address=str(node.address),
             kind="Agent",

@@ -58,6 +58,8 @@ class LocalStateStore:
         self.lock_path = directory / "state.lock"
         self._lock_fd: int | None = None
         self._journal_fh: Any = None
+        #: holder record left by a process that died while holding the lock (if any)
+        self.crashed_holder: dict[str, Any] | None = None
 
     # --- reading ----------------------------------------------------------------------
     def read(self) -> State:
