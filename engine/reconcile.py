@@ -78,8 +78,9 @@ def open_session(
         try:
             yield session
         finally:
-            if store.journal.exists():
-                store.write(session.state)
+            # Writes cost what changed (journal lines); the snapshot is rewritten only
+            # once the journal has grown, so a 1-change apply on a big state stays cheap.
+            store.compact_if_needed(session.state)
 
 
 def recover_pending(s: Session) -> list[str]:
@@ -199,9 +200,7 @@ def apply(
         parallelism=parallelism,
         on_event=on_event,
     )
-    result = applier.run()
-    s.store.write(s.state)
-    return result
+    return applier.run()
 
 
 def load_plan_file(path: Path) -> Plan:

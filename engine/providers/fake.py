@@ -14,6 +14,7 @@ token created instead of making a second one.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -46,13 +47,29 @@ class FakeProvider:
         self.handler = handler
         self.calls: list[FakeCall] = []
         self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None
 
     # --- the world --------------------------------------------------------------------
     def world(self) -> dict[str, dict[str, Any]]:
-        if not self.world_path.exists():
+        """The world as a fresh copy (cached by mtime: observing N resources reads it once)."""
+        try:
+            st = self.world_path.stat()
+        except FileNotFoundError:
             return {}
-        data: dict[str, dict[str, Any]] = json.loads(self.world_path.read_text())
-        return data
+        key = (st.st_mtime_ns, st.st_size)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, json.loads(self.world_path.read_text()))
+        return copy.deepcopy(self._cache[1])
+
+    def _peek(self, rid: str) -> dict[str, Any] | None:
+        """Read-only lookup without copying the whole world (observe is called N times)."""
+        try:
+            st = self.world_path.stat()
+        except FileNotFoundError:
+            return None
+        if self._cache is None or self._cache[0] != (st.st_mtime_ns, st.st_size):
+            self.world()
+        return self._cache[1].get(rid) if self._cache else None
 
     def _save(self, world: dict[str, dict[str, Any]]) -> None:
         self.world_path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +94,7 @@ class FakeProvider:
 
     def observe(self, prior: ResourceState, ctx: Context) -> Observed:
         self._call("observe", prior.address)
-        res = self.world().get(prior.provider_id or "")
+        res = self._peek(prior.provider_id or "")
         if res is None:
             return Observed(exists=False, status="missing")
         return Observed(exists=True, digest=res["digest"])

@@ -119,6 +119,20 @@ class LocalStateStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal)
 
+    #: fold the journal into a new snapshot once it holds this many entries
+    COMPACT_AFTER = 256
+
+    def compact_if_needed(self, state: State, *, force: bool = False) -> None:
+        """Rewrite the snapshot when the journal has grown (or when forced)."""
+        if not self.journal.exists():
+            return
+        if force or self._journal_lines() >= self.COMPACT_AFTER:
+            self.write(state)
+
+    def _journal_lines(self) -> int:
+        with open(self.journal, "rb") as fh:
+            return sum(1 for _ in fh)
+
     def append(self, state: State, entry: dict[str, Any]) -> None:
         """Record one change durably (journal line + fsync) and apply it to `state`."""
         self.dir.mkdir(parents=True, exist_ok=True)
