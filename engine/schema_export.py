@@ -16,3 +16,66 @@ def kind_schemas() -> dict[str, dict[str, Any]]:
         schema["title"] = f"agentops/v1 {kind}"
         out[kind] = schema
     return out
+
+
+def _type_name(schema: dict[str, Any] | bool, defs: dict[str, Any]) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        names = [_type_name(s, defs) for s in schema["anyOf"]]
+        return " | ".join(n for n in names if n != "null") or "null"
+    if "enum" in schema:
+        return " | ".join(json_dumps(v) for v in schema["enum"])
+    if "const" in schema:
+        return json_dumps(schema["const"])
+    t = schema.get("type", "any")
+    if t == "array":
+        return f"list[{_type_name(schema.get('items', {}), defs)}]"
+    if t == "object" and "additionalProperties" in schema:
+        return f"map[string, {_type_name(schema['additionalProperties'], defs)}]"
+    return str(t)
+
+
+def json_dumps(value: object) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def reference_markdown() -> str:
+    """The spec reference: every kind and nested object, every field, from the models."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for kind, schema in kind_schemas().items():
+        defs = schema.get("$defs", {})
+        lines.append(f"### {kind}")
+        lines.append("")
+        spec_ref = schema["properties"]["spec"]
+        root = _type_name(spec_ref, defs)
+        queue = [root]
+        while queue:
+            name = queue.pop(0)
+            if name in seen or name not in defs:
+                continue
+            seen.add(name)
+            d = defs[name]
+            lines.append(f"**{name}**" + (f" — {d['description']}" if d.get("description")
+                                          else ""))
+            lines.append("")
+            lines.append("| field | type | required | default |")
+            lines.append("|---|---|---|---|")
+            required = set(d.get("required", []))
+            for field, fs in d.get("properties", {}).items():
+                tname = _type_name(fs, defs)
+                default = json_dumps(fs["default"]) if "default" in fs else ""
+                req = "yes" if field in required else ""
+                shown = tname.replace("|", "\\|")
+                lines.append(f"| `{field}` | {shown} | {req} | {default} |")
+                for part in tname.replace("list[", " ").replace("map[string, ", " ").replace(
+                        "]", " ").replace("|", " ").split():
+                    if part in defs and part not in seen:
+                        queue.append(part)
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -24,6 +24,8 @@ def register(sub: Any, add_global: AddGlobal) -> None:
 
     p = sub.add_parser("schema", help="write a JSON Schema per kind (for editors)")
     p.add_argument("--out", type=Path, default=None, help="directory (default: print to stdout)")
+    p.add_argument("--reference", action="store_true",
+                   help="print the markdown spec reference (the README's) instead")
     add_global(p)
     p.set_defaults(handler=cmd_schema)
 
@@ -65,8 +67,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from engine.schema_export import kind_schemas
+    from engine.schema_export import kind_schemas, reference_markdown
 
+    if args.reference:
+        sys.stdout.write(reference_markdown())
+        return 0
     schemas = kind_schemas()
     if args.out is None:
         print(json.dumps(schemas, indent=2, sort_keys=True))

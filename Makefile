@@ -1,0 +1,38 @@
+# Quick start:  make demo   (the whole flywheel on the embedded local runtime and store)
+#               make test   (lint, types, import layers, the whole test suite)
+# Each creates its own virtual environment in .venv with Python 3.11+.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean-demo
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "agentops needs Python 3.11+"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[all,dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@bash scripts/demo.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests bench agents evaluators
+	$(BIN)/ruff format --check engine tests bench agents evaluators
+	$(BIN)/mypy engine
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python bench/startup_bench.py
+	$(BIN)/python bench/validate_bench.py
+	$(BIN)/python bench/plan_bench.py
+
+clean-demo: $(STAMP)
+	$(BIN)/agentops destroy --auto-approve
