@@ -32,6 +32,7 @@ from engine.providers.base import (
     RunInputs,
 )
 from engine.providers.registry import Registry
+from engine.providers.runs import run_inputs
 from engine.schema import RUN_KINDS
 from engine.state.local import LocalStateStore
 from engine.state.model import State
@@ -120,9 +121,9 @@ def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
     digests = _digests(s)
     for node in s.graph:
         if node.kind in RUN_KINDS:
-            j = s.registry.job_for(node, s.ws)
-            s.providers[node.address] = j.name
-            s.run_inputs[node.address] = j.inputs(node, s.ctx, digests)
+            # Inputs are provider-independent; the provider is needed only to run it.
+            s.providers[node.address] = s.registry.route(node, s.ws)
+            s.run_inputs[node.address] = run_inputs(node, s.ctx, digests)
     observed: dict[str, Observed] = {}
     if observe:
         for address, res in s.state.resources.items():

@@ -11,7 +11,7 @@ AddGlobal = Callable[[argparse.ArgumentParser], None]
 
 
 def register_all(sub: Any, add_global: AddGlobal) -> None:
-    from engine.commands import reconcile, validate
+    from engine.commands import invoke, reconcile, validate
 
-    for module in (validate, reconcile):
+    for module in (validate, reconcile, invoke):
         module.register(sub, add_global)

@@ -7,10 +7,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.diagnostics import Diagnostic
-from engine.errors import WorkspaceInvalid
-from engine.workspace import Workspace, load_workspace
+if TYPE_CHECKING:  # imported lazily: `agentops --help` must not pay for pydantic
+    from engine.diagnostics import Diagnostic
+    from engine.workspace import Workspace
 
 AddGlobal = Callable[[argparse.ArgumentParser], None]
 
@@ -33,6 +34,9 @@ def print_diagnostics(diags: Sequence[Diagnostic]) -> None:
 
 def load_valid_workspace(root: Path) -> Workspace:
     """The workspace, or WorkspaceInvalid after printing every diagnostic."""
+    from engine.errors import WorkspaceInvalid
+    from engine.workspace import load_workspace
+
     ws = load_workspace(root)
     if not ws.ok:
         print_diagnostics(ws.diagnostics)

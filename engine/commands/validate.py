@@ -24,8 +24,11 @@ def register(sub: Any, add_global: AddGlobal) -> None:
 
     p = sub.add_parser("schema", help="write a JSON Schema per kind (for editors)")
     p.add_argument("--out", type=Path, default=None, help="directory (default: print to stdout)")
-    p.add_argument("--reference", action="store_true",
-                   help="print the markdown spec reference (the README's) instead")
+    p.add_argument(
+        "--reference",
+        action="store_true",
+        help="print the markdown spec reference (the README's) instead",
+    )
     add_global(p)
     p.set_defaults(handler=cmd_schema)
 

@@ -102,7 +102,11 @@ class RunResult:
 
 
 class JobProvider(Protocol):
-    """Experiments, gates, load tests: started, waited for, cancelled."""
+    """Experiments, gates, load tests: started, waited for, cancelled.
+
+    Whether a run is due is decided from its inputs digest (`engine.providers.runs`), which
+    is the same whatever provider runs it.
+    """
 
     name: ClassVar[str]
     kinds: ClassVar[frozenset[str]]

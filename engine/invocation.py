@@ -1,0 +1,21 @@
+"""Pick the invocation client for a deployed agent (local runtime or AgentCore)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.errors import UsageError
+from engine.invoke import LocalInvoker
+from engine.state.model import ResourceState
+
+
+def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> LocalInvoker:
+    if res.provider == "local-runtime":
+        from engine.runtime.token import load_or_create_token
+
+        return LocalInvoker(
+            str(res.outputs["url"]), load_or_create_token(state_dir), timeout=timeout
+        )
+    raise UsageError(
+        f"{res.address}: invoking agents of provider '{res.provider}' is not supported yet"
+    )
