@@ -19,9 +19,9 @@ from pydantic import ValidationError
 
 from engine.addresses import KIND_PREFIX
 from engine.datasets import LoadedItem, load_dataset_file, parse_items
-from engine.diagnostics import Diagnostic, SourceLocation, did_you_mean, sort_key
+from engine.diagnostics import Diagnostic, SourceLocation, did_you_mean, nearest, sort_key
 from engine.evaluator_names import check_evaluator
-from engine.loader import RawDocument, discover, load_files, relative
+from engine.loader import RawDocument, discover, load_files, load_text, read_text, relative
 from engine.schema import (
     Agent,
     AgentSpec,
@@ -35,7 +35,7 @@ from engine.schema import (
     QualityGate,
 )
 from engine.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
-from engine.validate import clean_path, describe_error, validate_document
+from engine.validate import explain, validate_document
 
 D = TypeVar("D", bound=Document, covariant=True)
 
@@ -72,6 +72,9 @@ class Workspace:
     prompts: dict[str, list[LoadPrompt]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: (kind, name) of documents that did not validate: references to them are not reported
+    #: again as "does not exist", since their own diagnostics say what is wrong
+    invalid: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -137,6 +140,7 @@ def load_workspace(root: Path, paths: Sequence[Path] = ()) -> Workspace:
         doc, problems = validate_document(raw)
         ws.diagnostics.extend(problems)
         if doc is None:
+            ws.invalid.update(_kind_and_name(raw))
             continue
         spec: Spec[Document] = Spec(doc, raw)
         key = (doc.KIND, doc.metadata.name)
@@ -159,6 +163,32 @@ def load_workspace(root: Path, paths: Sequence[Path] = ()) -> Workspace:
     return ws
 
 
+def _near_file(target: Path, shown: str, directory: bool) -> str | None:
+    """'did you mean ...' for a misspelt file or directory name next to the wanted one."""
+    try:
+        siblings = [
+            p.name for p in target.parent.iterdir() if (p.is_dir() if directory else p.is_file())
+        ]
+    except (OSError, ValueError):
+        return None
+    match = nearest(target.name, siblings)
+    if match is None:
+        return None
+    head, _, _ = shown.rpartition("/")
+    return f"did you mean '{head + '/' if head else ''}{match}'?"
+
+
+def _kind_and_name(raw: RawDocument) -> list[tuple[str, str]]:
+    data = raw.data
+    if not isinstance(data, dict):
+        return []
+    kind, meta = data.get("kind"), data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(kind, str) and kind in KIND_PREFIX and isinstance(name, str):
+        return [(kind, name)]
+    return []
+
+
 class _Resolver:
     """Cross-document checks; appends diagnostics to the workspace."""
 
@@ -172,7 +202,8 @@ class _Resolver:
 
     def run(self) -> None:
         ws = self.ws
-        if not ws.environments and (ws.agents or ws.datasets):
+        has_invalid_env = any(kind == "Environment" for kind, _ in ws.invalid)
+        if not ws.environments and not has_invalid_env and (ws.agents or ws.datasets):
             spec = next(iter(ws.agents.values()), None) or next(iter(ws.datasets.values()))
             self.error(
                 spec,
@@ -199,9 +230,14 @@ class _Resolver:
         table = self.ws.by_kind(kind)
         if name in table:
             return True
+        if (kind, name) in self.ws.invalid:
+            return False  # it exists but did not validate; its own diagnostics say why
         prefix = KIND_PREFIX[kind]
-        hint = did_you_mean(name, table) or (
-            f"declared: {', '.join(sorted(table))}" if table else f"no {kind} is declared"
+        declared = set(table) | {n for k, n in self.ws.invalid if k == kind}
+        hint = did_you_mean(name, declared) or (
+            f"declared {prefix}s: {', '.join(sorted(declared))}"
+            if declared
+            else f"no {kind} is declared; add one or fix the name"
         )
         self.error(spec, path, f"{prefix} '{name}' does not exist", hint)
         return False
@@ -226,14 +262,15 @@ class _Resolver:
         ok = target.is_dir() if directory else target.is_file()
         if not ok:
             shown = relative(target, self.ws.root)
-            self.error(
-                spec,
-                path,
-                f"{what} '{shown}' does not exist",
-                "paths are relative to the workspace root"
-                if base is None
-                else f"the {what} is relative to spec.source",
+            hint = _near_file(target, shown, directory) or (
+                "create it or fix the path; "
+                + (
+                    "paths are relative to the workspace root"
+                    if base is None
+                    else f"the {what} is relative to spec.source"
+                )
             )
+            self.error(spec, path, f"{what} '{shown}' does not exist", hint)
         return ok
 
     def model(
@@ -351,7 +388,7 @@ class _Resolver:
                 head,
                 ("spec", "calls", idx),
                 f"dependency cycle: {path}",
-                "agents cannot call each other in a loop",
+                "agents cannot call each other in a loop; remove one of these calls",
             )
 
     def check_dataset(self, ds: Spec[Dataset]) -> None:
@@ -389,8 +426,10 @@ class _Resolver:
     ) -> None:
         self.ref(spec, ("spec", "agent"), "Agent", agent)
         self.ref(spec, ("spec", "environment"), "Environment", env)
+        env_spec = self.ws.environments.get(env)
+        judge = None if env_spec is None else env_spec.doc.spec.judge is not None
         for i, ev in enumerate(evaluators):
-            problem = check_evaluator(ev, self.ws.root)
+            problem = check_evaluator(ev, self.ws.root, judge_configured=judge)
             if problem:
                 self.error(spec, (*at, i, "use"), problem[0], problem[1])
 
@@ -452,11 +491,13 @@ class _Resolver:
                 try:
                     AgentSpec.model_validate(data)
                 except ValidationError as exc:
-                    err = exc.errors(include_url=False, include_input=False)[0]
-                    msg, hint = describe_error(
-                        err["type"], err["msg"], clean_path(err["loc"], data), AgentSpec
-                    )
-                    self.error(e, ("spec", "matrix", key, i), f"matrix value: {msg}", hint)
+                    for problem in explain(exc, data, AgentSpec)[:1]:
+                        self.error(
+                            e,
+                            ("spec", "matrix", key, i),
+                            f"matrix value: {problem.message}",
+                            problem.hint,
+                        )
                 if key == "model" and isinstance(value.value, str):
                     self.model(e, ("spec", "matrix", key, i), value.value, [s.environment])
 
@@ -511,44 +552,42 @@ class _Resolver:
                 self.ws.prompts[lt.name] = prompts
 
     def load_prompts(self, spec: Spec[Document], rel: str) -> list[LoadPrompt] | None:
-        where = SourceLocation(rel)
+        def problem(where: SourceLocation, msg: str, hint: str | None = None) -> None:
+            self.ws.diagnostics.append(Diagnostic(where, msg, spec.base_address, hint))
+
+        text, unreadable = read_text(self.ws.root / rel, rel)
+        if text is None:
+            if unreadable is not None:
+                problem(unreadable.location, unreadable.message, unreadable.hint)
+            return None
         try:
-            data = json.loads((self.ws.root / rel).read_text(encoding="utf-8"))
+            json.loads(text)
         except json.JSONDecodeError as exc:
-            self.ws.diagnostics.append(
-                Diagnostic(
-                    SourceLocation(rel, exc.lineno, exc.colno),
-                    f"invalid JSON: {exc.msg}",
-                    spec.base_address,
-                )
-            )
+            problem(SourceLocation(rel, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")
             return None
-        except (OSError, UnicodeDecodeError) as exc:
-            self.ws.diagnostics.append(Diagnostic(where, f"cannot read: {exc}", spec.base_address))
-            return None
+        # Parse again with the YAML composer (JSON is YAML 1.2) to get positions.
+        docs, diags = load_text(text, rel)
+        for d in diags:
+            problem(d.location, d.message, d.hint)
+        data = docs[0].data if docs and not diags else None
         if not isinstance(data, dict) or not isinstance(data.get("prompts"), list):
-            self.ws.diagnostics.append(
-                Diagnostic(
-                    where,
-                    'a prompts file must be {"prompts": [{"name", "prompt"}, ...]}',
-                    spec.base_address,
-                )
+            problem(
+                docs[0].start if docs else SourceLocation(rel, 1, 1),
+                'a prompts file must be {"prompts": [{"name", "prompt"}, ...]}',
+                "see load_config.json in the example workspace",
             )
             return None
         out: list[LoadPrompt] = []
+        ok = True
         for i, entry in enumerate(data["prompts"]):
             try:
                 out.append(LoadPrompt.model_validate(entry))
             except ValidationError as exc:
-                for err in exc.errors(include_url=False, include_input=False):
-                    msg, hint = describe_error(
-                        err["type"], err["msg"], clean_path(err["loc"], entry), LoadPrompt
-                    )
-                    self.ws.diagnostics.append(
-                        Diagnostic(where, f"prompt {i}: {msg}", spec.base_address, hint)
-                    )
-                return None
-        return out
+                ok = False
+                for p in explain(exc, entry, LoadPrompt):
+                    where = docs[0].locate(("prompts", i, *p.path), prefer_value=not p.at_key)
+                    problem(where, f"prompt {i}: {p.message}", p.hint)
+        return out if ok else None
 
 
 def find_cycles(graph: dict[str, list[str]]) -> list[list[str]]:
