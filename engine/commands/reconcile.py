@@ -203,7 +203,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     ws = load_valid_workspace(args.workspace)
-    saved = load_plan_file(args.planfile) if args.planfile else None
+    planfile = args.planfile
+    if planfile is not None and not planfile.is_absolute():
+        planfile = args.workspace / planfile  # like --out: relative to the workspace (-C)
+    saved = load_plan_file(planfile) if planfile else None
     with open_session(ws, "apply", lock_timeout=args.lock_timeout) as s:
         observed = prepare(s)
         if saved is not None:
