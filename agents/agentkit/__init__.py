@@ -1,0 +1,16 @@
+"""agentkit: the small library deployed with every reference agent.
+
+* :mod:`agentkit.models`  - ``build_model(model_string)`` for offline/bedrock/openai models.
+* :mod:`agentkit.offline` - the offline, deterministic non-LLM policy models.
+* :mod:`agentkit.respond` - payload parsing and the ``{"response", "trajectory", "usage",
+  "model"}`` response shape.
+* :mod:`agentkit.calls`   - ``call_agent(name, prompt)`` to invoke another agent, locally over
+  HTTP or in AWS through ``bedrock-agentcore`` ``invoke_agent_runtime``.
+* :mod:`agentkit.text`    - tokenising, sentence splitting and BM25 shared by the above.
+
+Importing the package is cheap: submodules import Strands/boto3 only when used.
+"""
+
+from __future__ import annotations
+
+__all__ = ["calls", "models", "offline", "respond", "text"]
