@@ -24,11 +24,13 @@ import statistics
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from engine.evaluators.base import Score
 
 Verdict = Literal["pass", "fail", "inconclusive"]
+#: whatever identifies a dataset item (a TypeVar because Mapping keys are invariant)
+ItemId = TypeVar("ItemId", bound=Hashable)
 
 # Two-sided 95% quantiles of Student's t, t(0.975, df), for df = 1..30.
 _T975 = (
@@ -89,7 +91,7 @@ class EvaluatorSummary:
 
 def summarize(
     name: str,
-    scores: Mapping[tuple[Hashable, int], Score] | Iterable[tuple[Hashable, int, Score]],
+    scores: Mapping[tuple[ItemId, int], Score] | Iterable[tuple[ItemId, int, Score]],
     *,
     pass_at: float = 0.5,
 ) -> EvaluatorSummary:

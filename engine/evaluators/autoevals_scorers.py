@@ -163,6 +163,8 @@ class AutoevalsEvaluator:
         self.params = dict(params)
         self.field = params.get("field")
         self.is_llm = scorer in LLM_SCORER_CHOICES
+        #: the effective choice -> score mapping (LLM scorers only)
+        self.choice_scores: Mapping[str, float] = {}
         if not self.is_llm:
             self._scorer: Any = getattr(autoevals, scorer)()
             return
@@ -178,7 +180,7 @@ class AutoevalsEvaluator:
             judge,
             override if isinstance(override, Mapping) else None,
         )
-        self.choice_scores: Mapping[str, float] = dict(self._scorer.choice_scores)
+        self.choice_scores = dict(self._scorer.choice_scores)
 
     def evaluate(self, case: EvalCase) -> Score:
         if case.error is not None:
@@ -231,8 +233,12 @@ class AutoevalsEvaluator:
                     self.name, 0.0, f"output {truncate(case.output, 60)!r} is not a number"
                 )
             value, output = number, parsed
+        elif scorer == "ExactMatch" and not isinstance(value, str):
+            # Against structured data compare data, not text layout: autoevals json.dumps both
+            # sides without sorting keys, so {"b":2,"a":1} would not equal {"a":1,"b":2}.
+            output = _canonical_json(_maybe_json(case.output))
+            value = _canonical_json(value)
         elif not isinstance(value, str):
-            # ExactMatch/JSONDiff against structured data: compare data, not text layout.
             output = _maybe_json(case.output)
         result = self._scorer.eval(output=output, expected=value)
         return self._to_score(result)
@@ -284,6 +290,10 @@ def _as_number(value: object) -> float | None:
             return None
         return number if math.isfinite(number) else None
     return None
+
+
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def _maybe_json(text: str) -> object:

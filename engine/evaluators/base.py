@@ -19,6 +19,7 @@ Rules every evaluator obeys, enforced by `evaluate_safely`:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Mapping
@@ -119,7 +120,7 @@ def evaluate_safely(evaluator: Evaluator, case: EvalCase) -> Score:
         return failed_call_score(name, case)
     try:
         result = evaluator.evaluate(case)
-    except Exception as exc:  # noqa: BLE001 - an evaluator bug must not stop the run
+    except Exception as exc:  # an evaluator bug must not stop the run
         return error_score(name, exc)
     return check_score(name, result)
 
@@ -137,7 +138,6 @@ def check_score(name: str, result: object) -> Score:
     if result.skipped:
         return Score(name=name, value=None, comment=result.comment, skipped=True)
     value = result.value
-    # bool is a Real too; True/False are accepted as 1/0 on purpose.
     if value is None:
         return Score(
             name=name,
@@ -146,7 +146,12 @@ def check_score(name: str, result: object) -> Score:
             error=f"ValueError: evaluator {name!r} returned no value (and did not mark the "
             "item as skipped)",
         )
-    if not isinstance(value, Real) or not math.isfinite(float(value)) or not 0.0 <= value <= 1:
+    # bool is a Real too: True/False are accepted as 1/0 on purpose.
+    number = math.nan
+    if isinstance(value, Real):
+        with contextlib.suppress(OverflowError, ValueError):  # e.g. an int beyond float range
+            number = float(value)
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
         return Score(
             name=name,
             value=None,
@@ -155,7 +160,7 @@ def check_score(name: str, result: object) -> Score:
         )
     if result.name == name and type(value) is float:
         return result
-    return Score(name=name, value=float(value), comment=result.comment)
+    return Score(name=name, value=number, comment=result.comment)
 
 
 def _name_of(evaluator: object) -> str:

@@ -47,7 +47,8 @@ class JudgeConfig:
     model: str
     #: None means the openai default (``OPENAI_BASE_URL`` or api.openai.com)
     base_url: str | None = None
-    #: None falls back to ``OPENAI_API_KEY``; local servers usually accept any key
+    #: the key itself (resolved from the Environment's secret reference); None means
+    #: ``OPENAI_API_KEY`` when base_url is None, else a placeholder (local servers accept any)
     api_key: str | None = None
     #: choice -> score overrides for autoevals LLM scorers whose choices include every key
     choice_scores: Mapping[str, float] | None = None
@@ -79,11 +80,15 @@ def require_openai() -> None:
             f"LLM judging needs the 'openai' package, which is not installed ({exc})",
             hint=INSTALL_HINT,
         ) from exc
+    require_autoevals("LLM judging")
+
+
+def require_autoevals(what: str) -> None:
     try:
         import autoevals  # noqa: F401 - presence check only
     except ImportError as exc:
         raise EvaluatorConfigError(
-            f"LLM judging needs the 'autoevals' package, which is not installed ({exc})",
+            f"{what} needs the 'autoevals' package, which is not installed ({exc})",
             hint=INSTALL_HINT,
         ) from exc
 
@@ -98,7 +103,11 @@ def llm_client(judge: JudgeConfig) -> Any:
     import openai
     from autoevals.oai import LLMClient
 
-    api_key = judge.api_key or os.environ.get("OPENAI_API_KEY") or "unused"
+    api_key = judge.api_key
+    if api_key is None:
+        # OPENAI_API_KEY is only sent to OpenAI itself: a custom base_url must name its own
+        # key, so a local or third-party judge never receives the OpenAI key by accident.
+        api_key = (os.environ.get("OPENAI_API_KEY") if judge.base_url is None else None) or "unused"
     client = openai.OpenAI(
         base_url=judge.base_url,
         api_key=api_key,

@@ -32,7 +32,12 @@ from engine.evaluators.autoevals_scorers import (
 )
 from engine.evaluators.base import Evaluator, EvaluatorConfigError
 from engine.evaluators.custom import build_custom, parse_ref, resolve_path
-from engine.evaluators.judge import JudgeConfig, require_judge, require_openai
+from engine.evaluators.judge import (
+    JudgeConfig,
+    require_autoevals,
+    require_judge,
+    require_openai,
+)
 from engine.evaluators.params import ParamSpec, validate_params
 
 if TYPE_CHECKING:
@@ -251,6 +256,7 @@ def build_evaluator(
     values = validate_reference(ref, params, judge_configured=judge is not None)
     if kind == "autoevals":
         scorer = _autoevals_scorer(ref)
+        require_autoevals(ref)
         if scorer in LLM_SCORER_CHOICES:
             require_openai()
         from engine.evaluators.autoevals_scorers import AutoevalsEvaluator
