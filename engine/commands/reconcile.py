@@ -151,19 +151,16 @@ def _progress(log_format: str | None) -> Any:
     def on_event(event: str, change: Any, outcome: Any) -> None:
         if event == "start":
             log.info("action.start", address=change.address, action=change.action.value)
-        elif (
-            outcome is not None
-            and outcome.status != "ok"
-            or (outcome is not None and change.action.value != "no-op")
-        ):
-            log.info(
-                "action.finish",
-                address=change.address,
-                action=change.action.value,
-                status=outcome.status,
-                seconds=round(outcome.seconds, 2),
-                message=outcome.message or None,
-            )
+        elif outcome is not None and change.action.value != "no-op":
+            fields = {
+                "address": change.address,
+                "action": change.action.value,
+                "status": outcome.status,
+                "seconds": round(outcome.seconds, 2),
+            }
+            if outcome.message:
+                fields["message"] = outcome.message
+            log.info("action.finish", **fields)
 
     return on_event
 
