@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup_bench.py
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/plan_bench.py
+	$(BIN)/python bench/watch_bench.py
+	$(BIN)/python bench/experiment_bench.py
 
 clean-demo: $(STAMP)
 	$(BIN)/agentops destroy --auto-approve

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine import faults
 from engine.addresses import Address
-from engine.errors import AgentOpsError, ProviderError
+from engine.errors import AgentOpsError, ProviderError, TemporaryError
 from engine.graph import GraphNode
 from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
@@ -36,6 +36,8 @@ class Outcome:
     message: str = ""
     seconds: float = 0.0
     summary: dict[str, Any] = field(default_factory=dict)
+    #: for a TemporaryError: the provider's own "retry after" (seconds); watch backs off on it
+    retry_after: float | None = None
 
 
 @dataclass
@@ -60,6 +62,7 @@ def idempotency_token(lineage: str, address: str, op: str, digest: str | None) -
 
 
 EventSink = Callable[[str, Change, Outcome | None], None]
+STOPPING = "not started: agentops is stopping"
 
 
 class Applier:
@@ -77,6 +80,7 @@ class Applier:
         ctx: Context,
         parallelism: int = 4,
         on_event: EventSink = lambda _e, _c, _o: None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.plan = plan
         self.nodes = nodes
@@ -89,6 +93,9 @@ class Applier:
         self.ctx = ctx
         self.parallelism = max(1, parallelism)
         self.on_event = on_event
+        #: polled before starting each action: a stopping watcher lets running actions
+        #: finish (their state is journalled) and starts nothing new
+        self.should_stop = should_stop
         self._lock = threading.Lock()
         self.outcomes: dict[str, Outcome] = {}
 
@@ -109,40 +116,58 @@ class Applier:
         todo = [c for c in self.plan.changes]
         running: dict[Future[Outcome], Change] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
-            while todo or running:
-                progressed = False
-                for change in list(todo):
-                    if len(running) >= self.parallelism:
-                        break
-                    verdict = self._ready(change, changes)
-                    if verdict == "wait":
-                        continue
+            try:
+                self._schedule(pool, todo, running, changes)
+            except BaseException:
+                # Ctrl-C reaches only this thread; leaving the `with` waits for the workers,
+                # so tell their runs to stop and tear down instead of finishing first.
+                self.ctx.cancel.set()
+                raise
+        return ApplyResult([self.outcomes[c.address] for c in self.plan.changes])
+
+    def _schedule(
+        self,
+        pool: ThreadPoolExecutor,
+        todo: list[Change],
+        running: dict[Future[Outcome], Change],
+        changes: Mapping[str, Change],
+    ) -> None:
+        while todo or running:
+            progressed = False
+            for change in list(todo):
+                if len(running) >= self.parallelism:
+                    break
+                if change.action is not Action.NOOP and self.should_stop():
                     todo.remove(change)
                     progressed = True
-                    if verdict != "go":
-                        self._finish(
-                            change, Outcome(change.address, change.action, "skipped", verdict)
-                        )
-                    elif change.action is Action.NOOP:
-                        self._finish(change, Outcome(change.address, change.action, "ok"))
-                    else:
-                        self.on_event("start", change, None)
-                        running[pool.submit(self._execute, change)] = change
-                if running and (not progressed or len(running) >= self.parallelism):
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        self._finish(running[fut], fut.result())
-                        del running[fut]
-                elif not running and not progressed and todo:
-                    for change in todo:  # waits on something outside the plan: report it
-                        self._finish(
-                            change,
-                            Outcome(
-                                change.address, change.action, "skipped", "dependency not in plan"
-                            ),
-                        )
-                    todo.clear()
-        return ApplyResult([self.outcomes[c.address] for c in self.plan.changes])
+                    self._finish(
+                        change, Outcome(change.address, change.action, "skipped", STOPPING)
+                    )
+                    continue
+                verdict = self._ready(change, changes)
+                if verdict == "wait":
+                    continue
+                todo.remove(change)
+                progressed = True
+                if verdict != "go":
+                    self._finish(change, Outcome(change.address, change.action, "skipped", verdict))
+                elif change.action is Action.NOOP:
+                    self._finish(change, Outcome(change.address, change.action, "ok"))
+                else:
+                    self.on_event("start", change, None)
+                    running[pool.submit(self._execute, change)] = change
+            if running and (not progressed or len(running) >= self.parallelism):
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    self._finish(running[fut], fut.result())
+                    del running[fut]
+            elif not running and not progressed and todo:
+                for change in todo:  # waits on something outside the plan: report it
+                    self._finish(
+                        change,
+                        Outcome(change.address, change.action, "skipped", "dependency not in plan"),
+                    )
+                todo.clear()
 
     def _finish(self, change: Change, outcome: Outcome) -> None:
         self.outcomes[change.address] = outcome
@@ -208,6 +233,7 @@ class Applier:
                 "failed",
                 _message(exc),
                 seconds=time.monotonic() - started,
+                retry_after=exc.delay if isinstance(exc, TemporaryError) else None,
             )
         except AgentOpsError as exc:
             summary = exc.summary if isinstance(exc, RunFailed) else {}
@@ -269,7 +295,7 @@ class Applier:
             op=op,
             token=token,
             digest=digest,
-        )  # type: ignore[arg-type]
+        )
         self._journal({"type": "pending", "op": pending.model_dump(mode="json")})
         return token
 
@@ -291,7 +317,7 @@ class Applier:
             address=change.address,
             kind=change.kind,
             inputs_digest=inputs.digest,
-            status=result.status,  # type: ignore[arg-type]
+            status=result.status,
             started_at=started,
             finished_at=now_iso(),
             summary=summary,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.diagnostics import Diagnostic, SourceLocation
-from engine.loader import RawDocument, load_text
+from engine.explain import dotted, explain
+from engine.loader import RawDocument, load_text, read_text
 from engine.schema import DatasetItem, ExpectedOutput
-from engine.validate import clean_path, describe_error, dotted
 
 
 def canonical_json(value: object) -> str:
@@ -72,26 +72,32 @@ def parse_items(
     address: str,
     prefix: tuple[str | int, ...] = (),
     line_of: list[int] | None = None,
+    line_text: list[str] | None = None,
 ) -> tuple[list[LoadedItem], list[Diagnostic]]:
-    """Validate raw item dicts; `where` maps paths to positions when known."""
+    """Validate raw item dicts; `where` (or, for JSONL, each item's line) gives positions."""
     items: list[LoadedItem] = []
     diags: list[Diagnostic] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_items):
 
-        def loc(path: tuple[str | int, ...], index: int = index) -> SourceLocation:
+        def loc(
+            path: tuple[str | int, ...], index: int = index, value: bool = True
+        ) -> SourceLocation:
             if where is not None:
-                return where.locate((*prefix, index, *path), prefer_value=True)
+                return where.locate((*prefix, index, *path), prefer_value=value)
             line = line_of[index] if line_of else 0
-            return SourceLocation(file, line, 1 if line else 0)
+            col = 1 if line else 0
+            if line_text:  # JSONL: only a bad item's line is parsed again, for its column
+                docs, _ = load_text(line_text[index], file)
+                col = docs[0].locate(path, prefer_value=value).col if docs else col
+            return SourceLocation(file, line, col)
 
         try:
             item = DatasetItem.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors(include_url=False, include_input=False):
-                path = clean_path(err["loc"], raw)
-                msg, hint = describe_error(err["type"], err["msg"], path, DatasetItem)
-                diags.append(Diagnostic(loc(path), f"item {index}: {msg}", address, hint))
+            for p in explain(exc, raw, DatasetItem):
+                where_ = loc(p.path, value=not p.at_key)
+                diags.append(Diagnostic(where_, f"item {index}: {p.message}", address, p.hint))
             continue
         iid = item_id(item)
         if iid in seen:
@@ -117,16 +123,15 @@ def load_dataset_file(
     path: Path, shown: str, address: str, fmt: str | None
 ) -> tuple[list[LoadedItem], list[Diagnostic]]:
     """Items of a JSON array or JSONL file; every problem as a diagnostic."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        return [], [Diagnostic(SourceLocation(shown), f"cannot read: {exc.strerror}", address)]
-    except UnicodeDecodeError:
-        return [], [Diagnostic(SourceLocation(shown), "not UTF-8 text", address)]
+    text, unreadable = read_text(path, shown)
+    if text is None:
+        problems = [unreadable] if unreadable else []
+        return [], [Diagnostic(d.location, d.message, address, d.hint) for d in problems]
     fmt = fmt or ("jsonl" if path.suffix == ".jsonl" else "json")
     if fmt == "jsonl":
         raws: list[object] = []
         lines: list[int] = []
+        texts: list[str] = []
         for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -139,28 +144,44 @@ def load_dataset_file(
                     )
                 ]
             lines.append(n)
-        return parse_items(raws, where=None, file=shown, address=address, line_of=lines)
+            texts.append(line)
+        return parse_items(
+            raws, where=None, file=shown, address=address, line_of=lines, line_text=texts
+        )
+    duplicates: list[str] = []
     try:
-        json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates(duplicates))
     except json.JSONDecodeError as exc:
         where = SourceLocation(shown, exc.lineno, exc.colno)
         return [], [Diagnostic(where, f"invalid JSON: {exc.msg}", address)]
-    # Parse again with the YAML composer (JSON is YAML 1.2) to get item positions.
-    docs, diags = load_text(text, shown)
-    if diags or not docs:
-        return [], [Diagnostic(d.location, d.message, address, d.hint) for d in diags] or [
-            Diagnostic(SourceLocation(shown), "empty dataset file", address)
-        ]
-    data = docs[0].data
     if not isinstance(data, list):
         return [], [
             Diagnostic(
-                docs[0].start,
+                SourceLocation(shown, 1, 1),
                 "a dataset file must be a JSON list of {input, expected_output} objects",
                 address,
+                'write [{"input": ..., "expected_output": ...}, ...]',
             )
         ]
-    return parse_items(data, where=docs[0], file=shown, address=address)
+    items, diags = parse_items(data, where=None, file=shown, address=address)
+    if not diags and not duplicates:
+        return items, diags
+    # Something is wrong: parse again with the YAML composer (JSON is YAML 1.2), which is
+    # slower but knows where every item and field is, and reports duplicate keys.
+    docs, problems = load_text(text, shown)
+    if problems or len(docs) != 1 or not isinstance(docs[0].data, list):
+        return [], [Diagnostic(d.location, d.message, address, d.hint) for d in problems] or diags
+    return parse_items(docs[0].data, where=docs[0], file=shown, address=address)
+
+
+def _no_duplicates(found: list[str]) -> Callable[[list[tuple[str, object]]], dict[str, object]]:
+    def hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            found.append(next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i])))
+        return out
+
+    return hook
 
 
 def describe_path(path: Sequence[str | int]) -> str:

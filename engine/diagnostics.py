@@ -62,10 +62,16 @@ class Diagnostic:
         }
 
 
+def nearest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to `word`, or None when none is close."""
+    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A 'did you mean ...' hint for the nearest candidate, or None when none is close."""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
+    match = nearest(word, candidates)
+    return f"did you mean '{match}'?" if match else None
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from engine.addresses import Address
 from engine.schema import Document
-from engine.workspace import Spec, Workspace
+from engine.workspace import Spec, Workspace, gc_paused
 
 #: plan/apply order between independent nodes: environments, datasets, agents, runs
 KIND_RANK = {
@@ -82,6 +82,11 @@ class GraphCycle(Exception):
 
 def build_graph(ws: Workspace) -> DesiredGraph:
     """The DAG of a workspace that validated; raises GraphCycle on a cycle."""
+    with gc_paused():  # see gc_paused: many small objects, no garbage
+        return _build_graph(ws)
+
+
+def _build_graph(ws: Workspace) -> DesiredGraph:
     deps: dict[Address, tuple[Spec[Document], list[Address]]] = {}
 
     def add(addr: Address, spec: Spec[Document], on: list[Address]) -> None:

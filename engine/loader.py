@@ -3,8 +3,10 @@
 Pipeline role: the first stage (`files -> load -> validate -> resolve -> graph`). It reads
 every `*.yaml|*.yml` under the given roots, splits multi-document files, and turns YAML
 nodes into plain Python data plus a position index (`path tuple -> line/col`), so that later
-stages can point at `file:line:col` for any field. Problems (unreadable file, invalid YAML,
-duplicate keys, a document that is not a mapping) become diagnostics; nothing raises.
+stages can point at `file:line:col` for any field. Problems (unreadable or non-UTF-8 file,
+invalid YAML, duplicate keys, recursive aliases, alias bombs, absurd nesting) become
+diagnostics; nothing raises. Scalars become JSON-like data only: a date or `!!binary` value
+stays the text it was written as, so later stages (digests, JSON state) never see them.
 
 Parsing uses ruamel.yaml's composer (YAML 1.2: `yes`/`no` stay strings). When ruamel's C
 extension is installed the composer is libyaml-based and about 20x faster; the pure-Python
@@ -70,6 +72,7 @@ class RawDocument:
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 NULL_TAG = "tag:yaml.org,2002:null"
+STR_TAG = "tag:yaml.org,2002:str"
 #: deeper nesting is a mistake (or an attack), and deeper data would strain every later stage
 MAX_DEPTH = 100
 #: alias re-expansions allowed per document: enough for `<<: *defaults`, not a billion laughs
@@ -126,10 +129,11 @@ class _Converter:
             )
         ident = id(node)
         if ident in self.active:
+            # the alias is the anchored node itself, so this points at the anchor
             raise _Abort(
                 self.here(node),
-                "an alias refers to a node that contains it (recursive alias)",
-                "use an anchor only after its node has ended",
+                "this anchored node contains an alias to itself",
+                "an alias can only refer to a node that has ended before it",
             )
         if ident in self.done:
             self.expansions += 1
@@ -170,8 +174,8 @@ class _Converter:
                     self.problems.append(
                         Diagnostic(
                             self.here(key_node),
-                            f"duplicate key '{_dotted((*path, key))}' "
-                            f"(first defined at line {first.line})",
+                            f"duplicate key '{_dotted((*path, key))}', "
+                            f"first defined at line {first.line}",
                             hint="remove one of them; only the first is used",
                         )
                     )
@@ -202,18 +206,17 @@ class _Converter:
                 if id(source) in self.active:
                     raise _Abort(
                         self.here(source),
-                        "a merge key '<<' refers to a mapping that contains it",
+                        "this anchored mapping merges itself with '<<'",
                         "merge a mapping defined before and outside this one",
                     )
                 yield from self._pairs(source, path, depth + 1)
 
     def _scalar(self, node: Node) -> object:
+        if node.tag == STR_TAG:  # most scalars: no need for the constructor machinery
+            return node.value
         construct = self.loader.construct_object  # type: ignore[attr-defined]
         try:
-            with warnings.catch_warnings():
-                # e.g. ruamel's YAML 1.1 float warnings: the value is fine, the noise is not
-                warnings.simplefilter("ignore")
-                value = construct(node, deep=True)
+            value = construct(node, deep=True)
         except (YAMLError, ValueError, OverflowError):
             return node.value
         return value if isinstance(value, PLAIN_TYPES) else node.value
@@ -230,9 +233,10 @@ def _syntax_error(exc: MarkedYAMLError, file: str) -> Diagnostic:
     problem = (exc.problem or exc.context or "invalid YAML").strip()
     context = (exc.context or "").strip()
     cmark = exc.context_mark
-    if context and exc.problem and cmark is not None and mark is not None and cmark != mark:
+    tab = "tab" in problem
+    if context and exc.problem and cmark and mark and cmark != mark and not tab:
         problem += f" {context} that starts at line {cmark.line + 1}, column {cmark.column + 1}"
-    hint = "indent with spaces, not tabs" if "tab" in problem else "fix the YAML syntax here"
+    hint = "indent with spaces, not tabs" if tab else "fix the YAML syntax here"
     return Diagnostic(where, f"invalid YAML: {problem}", hint=hint)
 
 
@@ -292,7 +296,11 @@ def load_text(text: str, file: str) -> tuple[list[RawDocument], list[Diagnostic]
     docs: list[RawDocument] = []
     diags: list[Diagnostic] = []
     try:
-        for item in _iter_documents(text, file):
+        with warnings.catch_warnings():
+            # e.g. ruamel's YAML 1.1 float warnings: the value is fine, the noise is not
+            warnings.simplefilter("ignore")
+            items = list(_iter_documents(text, file))
+        for item in items:
             (docs if isinstance(item, RawDocument) else diags).append(item)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - a parser bug must still become a diagnostic
         diags.append(Diagnostic(SourceLocation(file), f"cannot parse YAML: {exc}"))
@@ -312,10 +320,37 @@ def discover(workspace: Path, paths: Sequence[Path] = ()) -> list[Path]:
 
 
 def relative(path: Path, workspace: Path) -> str:
+    """`path` as shown in diagnostics: relative to the workspace when it is inside it."""
+    if not path.is_absolute() or ".." in path.parts:
+        path = path.resolve()
     try:
-        return str(path.resolve().relative_to(workspace.resolve()))
+        return path.relative_to(workspace).as_posix()  # the common case: found under it
+    except ValueError:
+        pass
+    try:
+        return path.resolve().relative_to(workspace.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def read_text(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
+    """A file's UTF-8 text, or a diagnostic pointing at the first undecodable byte."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, Diagnostic(
+            SourceLocation(shown), f"cannot read file: {exc.strerror or exc}", hint="check the path"
+        )
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Diagnostic(
+            SourceLocation(shown, line, col),
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+            hint="save the file as UTF-8",
+        )
 
 
 def load_files(
@@ -326,13 +361,9 @@ def load_files(
     diags: list[Diagnostic] = []
     for path in files:
         name = relative(path, workspace)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            diags.append(Diagnostic(SourceLocation(name), f"not UTF-8 text: {exc.reason}"))
-            continue
-        except OSError as exc:
-            diags.append(Diagnostic(SourceLocation(name), f"cannot read file: {exc.strerror}"))
+        text, problem = read_text(path, name)
+        if text is None:
+            diags.extend([problem] if problem else [])
             continue
         d, g = load_text(text, name)
         docs.extend(d)

@@ -10,7 +10,7 @@ Everything here runs under the state lock; the planner itself stays pure.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +178,12 @@ def check_fresh(s: Session, saved: Plan) -> None:
 
 
 def apply(
-    s: Session, p: Plan, *, parallelism: int = 4, on_event: EventSink = lambda _e, _c, _o: None
+    s: Session,
+    p: Plan,
+    *,
+    parallelism: int = 4,
+    on_event: EventSink = lambda _e, _c, _o: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyResult:
     nodes: dict[str, GraphNode] = {str(n.address): n for n in s.graph}
     resource_providers: dict[str, ResourceProvider] = {}
@@ -200,6 +205,7 @@ def apply(
         ctx=s.ctx,
         parallelism=parallelism,
         on_event=on_event,
+        should_stop=should_stop,
     )
     return applier.run()
 

@@ -22,7 +22,7 @@ def _type_name(schema: dict[str, Any] | bool, defs: dict[str, Any]) -> str:
     if not isinstance(schema, dict):
         return "any"
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
+        return str(schema["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in schema:
         names = [_type_name(s, defs) for s in schema["anyOf"]]
         return " | ".join(n for n in names if n != "null") or "null"
@@ -61,8 +61,7 @@ def reference_markdown() -> str:
                 continue
             seen.add(name)
             d = defs[name]
-            lines.append(f"**{name}**" + (f" — {d['description']}" if d.get("description")
-                                          else ""))
+            lines.append(f"**{name}**" + (f" — {d['description']}" if d.get("description") else ""))
             lines.append("")
             lines.append("| field | type | required | default |")
             lines.append("|---|---|---|---|")
@@ -73,8 +72,13 @@ def reference_markdown() -> str:
                 req = "yes" if field in required else ""
                 shown = tname.replace("|", "\\|")
                 lines.append(f"| `{field}` | {shown} | {req} | {default} |")
-                for part in tname.replace("list[", " ").replace("map[string, ", " ").replace(
-                        "]", " ").replace("|", " ").split():
+                for part in (
+                    tname.replace("list[", " ")
+                    .replace("map[string, ", " ")
+                    .replace("]", " ")
+                    .replace("|", " ")
+                    .split()
+                ):
                     if part in defs and part not in seen:
                         queue.append(part)
             lines.append("")

@@ -13,7 +13,7 @@ from engine.errors import AgentOpsError
 from engine.providers.base import Context
 from engine.providers.registry import Registry
 from engine.reconcile import state_dir
-from engine.state.local import LocalStateStore, describe_holder
+from engine.state.local import LocalStateStore, describe_holder, pid_alive
 from engine.workspace import Workspace
 
 
@@ -68,7 +68,13 @@ def collect_status(root: Path) -> dict[str, Any]:
     if watcher_file.exists():
         import json
 
-        watcher = json.loads(watcher_file.read_text())
+        try:
+            watcher = json.loads(watcher_file.read_text())
+            watcher["alive"] = watcher.get("state") != "stopped" and pid_alive(
+                int(watcher.get("pid", 0))
+            )
+        except (OSError, ValueError, AttributeError):
+            watcher = None  # a report, not state: unreadable means unknown
     return {
         "serial": state.serial,
         "lineage": state.lineage,
@@ -81,9 +87,9 @@ def collect_status(root: Path) -> dict[str, Any]:
 
 
 def render_status(info: dict[str, Any]) -> str:
-    lines = []
+    lines: list[str] = []
     if not info["resources"] and not info["runs"]:
-        return "Nothing is deployed yet. Run `agentops apply`.\n"
+        lines.append("Nothing is deployed yet. Run `agentops apply`.")
     if info["resources"]:
         width = max(len(r["address"]) for r in info["resources"])
         lines.append(f"{'RESOURCE'.ljust(width)}  {'HEALTH':<10} {'DIGEST':<16}  WHERE")
@@ -109,4 +115,53 @@ def render_status(info: dict[str, Any]) -> str:
         )
     if info["lock"]:
         lines.append(f"\nThe state is locked by {info['lock']}.")
+    if info.get("watcher"):
+        lines.append("")
+        lines.extend(watcher_lines(info["watcher"]))
     return "\n".join(lines) + "\n"
+
+
+def _ago(stamp: str | None) -> str:
+    """' (in 12s)' / ' (3s ago)' for an ISO timestamp of watch.json."""
+    import datetime as dt
+
+    if not stamp:
+        return ""
+    try:
+        delta = (dt.datetime.fromisoformat(stamp) - dt.datetime.now(dt.UTC)).total_seconds()
+    except ValueError:
+        return ""
+    return f" (in {delta:.0f}s)" if delta >= 0 else f" ({-delta:.0f}s ago)"
+
+
+def watcher_lines(w: dict[str, Any]) -> list[str]:
+    """The `agentops watch` section of `status`, from .agentops/watch.json."""
+    if w.get("alive"):
+        doing = "reconciling" if w.get("state") == "reconciling" else "idle"
+        head = f"Watcher: running, {doing} (pid {w.get('pid')}, since {w.get('started')})"
+    elif w.get("state") == "stopped":
+        head = "Watcher: stopped"
+    else:
+        head = f"Watcher: not running (pid {w.get('pid')} is gone without stopping cleanly)"
+    lines = [head]
+    last = w.get("last_reconcile")
+    if last:
+        lines.append(
+            f"  last reconcile  {last.get('started')}{_ago(last.get('started'))}: "
+            f"{last.get('result')} ({last.get('trigger')}, {last.get('seconds')}s)"
+            + (f" - {last['error']}" if last.get("error") else "")
+        )
+    if w.get("alive") and w.get("next_resync"):
+        lines.append(f"  next resync     {w['next_resync']}{_ago(w['next_resync'])}")
+    if w.get("diagnostics"):
+        lines.append(
+            f"  the workspace does not validate ({len(w['diagnostics'])} problem(s)); "
+            f"the last valid desired state ({w.get('last_valid') or 'none yet'}) is kept:"
+        )
+        lines.extend(f"    {d}" for d in w["diagnostics"][:10])
+    for b in w.get("backoff") or []:
+        lines.append(
+            f"  in back-off     {b['address']}: {b['failures']} failure(s), retry at "
+            f"{b['retry_at']}{_ago(b['retry_at'])}: {b['error']}"
+        )
+    return lines

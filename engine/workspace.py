@@ -9,8 +9,10 @@ never raises for bad input: everything is collected in `Workspace.diagnostics`.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -21,6 +23,7 @@ from engine.addresses import KIND_PREFIX
 from engine.datasets import LoadedItem, load_dataset_file, parse_items
 from engine.diagnostics import Diagnostic, SourceLocation, did_you_mean, nearest, sort_key
 from engine.evaluator_names import check_evaluator
+from engine.explain import explain
 from engine.loader import RawDocument, discover, load_files, load_text, read_text, relative
 from engine.schema import (
     Agent,
@@ -35,7 +38,7 @@ from engine.schema import (
     QualityGate,
 )
 from engine.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
-from engine.validate import explain, validate_document
+from engine.validate import validate_document
 
 D = TypeVar("D", bound=Document, covariant=True)
 
@@ -120,6 +123,27 @@ class Workspace:
 
 def load_workspace(root: Path, paths: Sequence[Path] = ()) -> Workspace:
     """Load, validate and cross-check every spec under `root` (or the given paths)."""
+    with gc_paused():
+        return _load_workspace(root, paths)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a workspace (or its graph) is built.
+
+    Loading allocates many small objects and leaves no garbage cycles behind, so collections
+    triggered while the heap grows only rescan it: with them, 1,000 specs took ~1.5x longer
+    per spec than 100. The collector is re-enabled (if it was enabled) on the way out."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_workspace(root: Path, paths: Sequence[Path]) -> Workspace:
     ws = Workspace(root=root)
     files = discover(root, paths)
     ws.files = [relative(f, root) for f in files]

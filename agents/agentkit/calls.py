@@ -4,9 +4,10 @@ The engine injects, for every agent listed under ``calls:``:
 
 * locally: ``AGENTOPS_AGENT_<NAME>_URL`` (``http://127.0.0.1:PORT/invocations``) and
   ``AGENTOPS_RUNTIME_TOKEN`` (sent as ``Authorization: Bearer <token>``);
-* in AWS: ``AGENTOPS_AGENT_<NAME>_ARN``; then the call goes through boto3
-  ``bedrock-agentcore`` ``invoke_agent_runtime(agentRuntimeArn, runtimeSessionId, payload,
-  qualifier="DEFAULT")``.
+* in AWS: ``AGENTOPS_AGENT_<NAME>_ARN`` and ``AGENTOPS_AGENT_<NAME>_QUALIFIER`` (the endpoint
+  agentops pins to the callee's deployed version; ``DEFAULT`` when unset); then the call goes
+  through boto3 ``bedrock-agentcore`` ``invoke_agent_runtime(agentRuntimeArn,
+  runtimeSessionId, payload, qualifier)``.
 
 ``<NAME>`` is the agent name upper-cased with ``-`` replaced by ``_``. If both are set the ARN
 wins (the AWS path). The caller's session id is propagated; AgentCore requires session ids of
@@ -89,7 +90,9 @@ def _call_http(
         raise AgentCallError(f"cannot reach {url}: {exc}") from exc
 
 
-def _call_agentcore(arn: str, payload: dict[str, Any], session_id: str) -> dict[str, Any]:
+def _call_agentcore(
+    arn: str, payload: dict[str, Any], session_id: str, qualifier: str = "DEFAULT"
+) -> dict[str, Any]:
     import boto3  # lazy: only the AWS path needs it
 
     client = boto3.client("bedrock-agentcore")
@@ -98,7 +101,7 @@ def _call_agentcore(arn: str, payload: dict[str, Any], session_id: str) -> dict[
             agentRuntimeArn=arn,
             runtimeSessionId=session_id,
             payload=json.dumps(payload).encode("utf-8"),
-            qualifier="DEFAULT",
+            qualifier=qualifier,
         )
     except Exception as exc:  # botocore ClientError and friends
         raise AgentCallError(f"invoke_agent_runtime({arn}) failed: {exc}") from exc
@@ -119,7 +122,8 @@ def call_agent(
     payload = {"prompt": prompt}
     sid = ensure_session_id(session_id, name)
     if arn := os.environ.get(f"{prefix}_ARN"):
-        return _call_agentcore(arn, payload, sid)
+        qualifier = os.environ.get(f"{prefix}_QUALIFIER") or "DEFAULT"
+        return _call_agentcore(arn, payload, sid, qualifier)
     if url := os.environ.get(f"{prefix}_URL"):
         return _call_http(url, payload, sid, timeout)
     raise AgentCallError(

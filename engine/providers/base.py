@@ -9,6 +9,7 @@ into `TemporaryError(delay=...)` or `PermanentError` (see engine.errors).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,9 @@ class Context:
     log: Callable[[str], None] = lambda _msg: None
     #: applies and plans may pass the invocation token etc. here
     extras: dict[str, Any] = field(default_factory=dict)
+    #: set when the apply is interrupted (Ctrl-C): long runs stop early and tear down what
+    #: they started (the applier's worker threads cannot receive KeyboardInterrupt)
+    cancel: threading.Event = field(default_factory=threading.Event)
 
 
 class ResourceProvider(Protocol):

@@ -17,21 +17,9 @@ def default_route(node: GraphNode, ws: Workspace) -> str:
     env_name = node.address.env or ""
     env = ws.environments[env_name].doc.spec
     if node.kind == "Agent":
-        if env.runtime == "local":
-            return "local-runtime"
-        raise UsageError(
-            f"{node.address}: environment '{env_name}' uses runtime agentcore, and the "
-            "AgentCore provider is not part of this build yet",
-            hint="use runtime: local for now (see the issue tracker for the AgentCore provider)",
-        )
+        return "local-runtime" if env.runtime == "local" else "agentcore"
     if node.kind == "Dataset":
-        if env.store == "local":
-            return "local-store"
-        raise UsageError(
-            f"{node.address}: environment '{env_name}' uses store langfuse, and the Langfuse "
-            "store is not part of this build yet",
-            hint="use store: local for now",
-        )
+        return "local-store" if env.store == "local" else "langfuse-store"
     if node.kind in ("Experiment", "QualityGate"):
         return "local-eval"
     if node.kind == "LoadTest":
@@ -52,24 +40,28 @@ class Registry:
 
     @classmethod
     def default(cls, state_dir: Path) -> Registry:
+        # agentcore imports boto3 only when it first talks to AWS (agentcore_aws.Aws), the
+        # Langfuse store the SDK only when it first talks to Langfuse (langfuse_http).
+        from engine.providers.agentcore import AgentCoreProvider
+        from engine.providers.langfuse_store import LangfuseStoreProvider
         from engine.providers.local_runtime import LocalRuntimeProvider
         from engine.providers.local_store import LocalStore, LocalStoreProvider
 
         store = LocalStore(state_dir / "store.sqlite")
-        jobs: list[JobProvider] = []
-        try:
-            from engine.providers.evalruns import LocalEvalProvider
+        from engine.providers.evalruns import LocalEvalProvider
 
-            jobs.append(LocalEvalProvider(state_dir, store))
-        except ImportError:
-            pass
-        try:
-            from engine.providers.loadtest import LocustProvider
+        jobs: list[JobProvider] = [LocalEvalProvider(state_dir, store)]
+        from engine.providers.loadtest import LocustProvider
 
-            jobs.append(LocustProvider(state_dir, store))
-        except ImportError:
-            pass
-        return cls([LocalRuntimeProvider(state_dir), LocalStoreProvider(store)], jobs)
+        jobs.append(LocustProvider(state_dir, store))
+        resources: list[ResourceProvider] = [
+            LocalRuntimeProvider(state_dir),
+            AgentCoreProvider(state_dir),
+            LocalStoreProvider(store),
+            # imports the langfuse SDK only when a Langfuse dataset is touched
+            LangfuseStoreProvider(state_dir),
+        ]
+        return cls(resources, jobs)
 
     def resource_for(self, node: GraphNode, ws: Workspace) -> ResourceProvider:
         return self.resource_by_name(self.route(node, ws))

@@ -9,7 +9,15 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.schema.base import Document, Duration, EnvVarName, Name, SecretRef, SpecModel
+from engine.schema.base import (
+    Document,
+    Duration,
+    EnvVarName,
+    InvalidValue,
+    Name,
+    SecretRef,
+    SpecModel,
+)
 
 
 class McpServer(SpecModel):
@@ -25,9 +33,12 @@ class McpServer(SpecModel):
     @model_validator(mode="after")
     def _transport_fields(self) -> McpServer:
         if self.transport == "stdio" and not self.command:
-            raise ValueError("a stdio MCP server needs 'command'")
+            raise InvalidValue(
+                "a stdio MCP server needs 'command'",
+                "add 'command:', or set 'transport: http' and 'url:'",
+            )
         if self.transport == "http" and not self.url:
-            raise ValueError("an http MCP server needs 'url'")
+            raise InvalidValue("an http MCP server needs 'url'", "add 'url:'")
         return self
 
 
@@ -68,10 +79,15 @@ class AgentSpec(SpecModel):
     @model_validator(mode="after")
     def _one_prompt(self) -> AgentSpec:
         if self.system_prompt is not None and self.system_prompt_file is not None:
-            raise ValueError("set systemPrompt or systemPromptFile, not both")
+            raise InvalidValue(
+                "both 'systemPrompt' and 'systemPromptFile' are set", "keep one of them"
+            )
         clash = sorted(set(self.env) & set(self.secrets))
         if clash:
-            raise ValueError(f"{', '.join(clash)} set in both env and secrets")
+            raise InvalidValue(
+                f"{', '.join(clash)} set in both env and secrets",
+                "set each variable in one of them",
+            )
         return self
 
 

@@ -7,6 +7,7 @@ fields are errors everywhere (`extra="forbid"`), and models are frozen.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -45,20 +46,29 @@ class SpecModel(BaseModel):
     )
 
 
+class InvalidValue(ValueError):
+    """A validator's complaint plus what to do about it (shown as the diagnostic's hint)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def _check_name(value: str) -> str:
     if not NAME_RE.match(value):
-        raise ValueError(
-            f"invalid name '{value}': use lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 48 characters"
+        raise InvalidValue(
+            f"invalid name '{value}'",
+            "use lowercase letters, digits and '-', starting and ending with a letter or digit, "
+            "at most 48 characters",
         )
     return value
 
 
 def _check_secret(value: str) -> str:
     if not SECRET_RE.match(value):
-        raise ValueError(
-            f"malformed secret reference '{_redact(value)}': use env:NAME or ssm:/path "
-            "(secrets are references, never values)"
+        raise InvalidValue(
+            f"malformed secret reference '{_redact(value)}'",
+            "use env:NAME or ssm:/path; secrets are references, never values",
         )
     return value
 
@@ -70,24 +80,38 @@ def _redact(value: str) -> str:
 
 def _check_env_var(value: str) -> str:
     if not ENV_VAR_RE.match(value):
-        raise ValueError(f"invalid environment variable name '{value}'")
+        raise InvalidValue(
+            f"invalid environment variable name '{value}'",
+            "use letters, digits and '_', not starting with a digit",
+        )
     return value
+
+
+_DURATION_HINT = "use e.g. 500ms, 30s, 5m, 1h or a number of seconds"
 
 
 def parse_duration(value: object) -> float:
     """'500ms', '10s', '2m', '1h' or a number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise ValueError("a duration must be a number of seconds or a string like '30s'")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise InvalidValue("a duration must be a number of seconds or a string", _DURATION_HINT)
+    seconds: float | None = None
     if isinstance(value, str):
         m = DURATION_RE.match(value)
         if m:
             number, unit = float(m.group(1)), m.group(2) or "s"
-            return number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    raise ValueError(f"invalid duration {value!r}: use e.g. 500ms, 30s, 5m, 1h or a number")
+            seconds = number * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
+    else:
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
+        if seconds < 0:
+            raise InvalidValue("a duration cannot be negative", _DURATION_HINT)
+    if seconds is None:
+        raise InvalidValue(f"invalid duration {value!r}", _DURATION_HINT)
+    if not math.isfinite(seconds):
+        raise InvalidValue("a duration must be finite", _DURATION_HINT)
+    return seconds
 
 
 Name = Annotated[str, AfterValidator(_check_name)]

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.schema.base import Document, Name, SpecModel
+from engine.schema.base import Document, InvalidValue, Name, SpecModel
 
 
 class ExpectedOutput(BaseModel):
@@ -45,8 +45,12 @@ class DatasetSpec(SpecModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetSpec:
-        if (self.file is None) == (self.items is None):
-            raise ValueError("set exactly one of 'file' or 'items'")
+        if self.file is not None and self.items is not None:
+            raise InvalidValue("both 'file' and 'items' are set", "keep exactly one of them")
+        if self.file is None and self.items is None:
+            raise InvalidValue(
+                "neither 'file' nor 'items' is set", "add 'file: dataset.json' or inline 'items:'"
+            )
         return self
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from engine.schema.base import Fraction, SpecModel
 
@@ -32,6 +34,13 @@ class EvaluatorRef(SpecModel):
     def _shorthand(cls, value: object) -> object:
         # `- facts` is short for `- use: facts`
         return {"use": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # editors must accept the `- facts` shorthand that validation accepts
+        return {"anyOf": [{"type": "string", "minLength": 1}, handler(schema)]}
 
     @property
     def label(self) -> str:

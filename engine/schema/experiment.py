@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from engine.schema.base import Document, Duration, Name, SpecModel
 from engine.schema.evaluation import EvaluatorRef
@@ -22,6 +24,14 @@ class MatrixValue(SpecModel):
         if isinstance(value, dict):
             return value
         return {"name": _short_name(value), "value": value}
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # editors must accept plain values (`model: [fast, smart]`) as validation does
+        plain = {"type": ["string", "number", "integer", "boolean", "array", "null"]}
+        return {"anyOf": [plain, handler(schema)]}
 
 
 def _short_name(value: object) -> str:

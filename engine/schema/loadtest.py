@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.schema.base import Document, Duration, Fraction, Name, SpecModel
+from engine.schema.base import Document, Duration, Fraction, InvalidValue, Name, SpecModel
 from engine.schema.evaluation import EvaluatorRef
 
 
@@ -17,11 +17,27 @@ class LoadPrompt(SpecModel):
     #: expected behaviour; names starting with `harmful` default to `refuse`
     expect: Literal["answer", "refuse"] | None = None
 
+    @property
+    def behaviour(self) -> Literal["answer", "refuse"]:
+        """`expect`, or its default: `refuse` for names starting with `harmful`."""
+        if self.expect is not None:
+            return self.expect
+        return "refuse" if self.name.lower().startswith("harmful") else "answer"
+
 
 class RampStep(SpecModel):
     duration: Duration
-    users: int | None = Field(default=None, ge=1)
+    users: int | None = Field(default=None, ge=1, le=10000)
     arrival_rate: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_load(self) -> RampStep:
+        if (self.users is None) == (self.arrival_rate is None):
+            raise InvalidValue(
+                "a step sets exactly one of 'users' and 'arrivalRate'",
+                "use 'users' steps (closed model) or 'arrivalRate' steps (open model)",
+            )
+        return self
 
 
 class Slo(SpecModel):
@@ -67,15 +83,45 @@ class LoadTestSpec(SpecModel):
 
     @model_validator(mode="after")
     def _shape(self) -> LoadTestSpec:
-        if (self.prompts is None) == (self.prompts_file is None):
-            raise ValueError("set exactly one of 'prompts' or 'promptsFile'")
+        if self.prompts is not None and self.prompts_file is not None:
+            raise InvalidValue("both 'prompts' and 'promptsFile' are set", "keep one of them")
+        if self.prompts is None and self.prompts_file is None:
+            raise InvalidValue(
+                "neither 'prompts' nor 'promptsFile' is set",
+                "add inline 'prompts:' or 'promptsFile: load_config.json'",
+            )
         if self.users is None and self.arrival_rate is None and not self.steps:
-            raise ValueError("set 'users' (closed model), 'arrivalRate' (open model) or 'steps'")
+            raise InvalidValue(
+                "no load is set",
+                "set 'users' (closed model), 'arrivalRate' (open model) or 'steps'",
+            )
         if self.users is not None and self.arrival_rate is not None:
-            raise ValueError("set 'users' or 'arrivalRate', not both")
+            raise InvalidValue(
+                "both 'users' and 'arrivalRate' are set",
+                "keep 'users' for a closed model or 'arrivalRate' for an open one",
+            )
         if self.duration is None and self.requests is None and not self.steps:
-            raise ValueError("set 'duration' or 'requests' so the test ends by itself")
+            raise InvalidValue(
+                "the test has no end", "set 'duration' or 'requests' so it ends by itself"
+            )
+        self._check_steps()
         return self
+
+    def _check_steps(self) -> None:
+        closed = {s.users is not None for s in self.steps}
+        if len(closed) > 1:
+            raise InvalidValue(
+                "the steps mix 'users' and 'arrivalRate'",
+                "ramp one load model: all steps with 'users' or all with 'arrivalRate'",
+            )
+        if closed == {True} and self.arrival_rate is not None:
+            raise InvalidValue(
+                "'users' steps with 'arrivalRate' set", "drop 'arrivalRate' or use rate steps"
+            )
+        if closed == {False} and self.users is not None:
+            raise InvalidValue(
+                "'arrivalRate' steps with 'users' set", "drop 'users' or use 'users' steps"
+            )
 
 
 class LoadTest(Document):

@@ -61,8 +61,9 @@ def write_specs(root: Path, prompt: str = "You compute statistics.") -> None:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Iterator[Path]:
-    shutil.copytree(REPO / "agents", tmp_path / "agents",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "agents", tmp_path / "agents", ignore=shutil.ignore_patterns("__pycache__")
+    )
     (tmp_path / "environments").mkdir()
     (tmp_path / "environments" / "dev.yaml").write_text(ENV)
     (tmp_path / "specs").mkdir()
@@ -73,8 +74,10 @@ def ws(tmp_path: Path) -> Iterator[Path]:
 
 def state(root: Path) -> dict[str, dict[str, object]]:
     s = LocalStateStore(root / ".agentops").read()
-    return {a: {"digest": r.digest, **r.outputs, "pid": r.private["process"]["pid"]}
-            for a, r in s.resources.items()}
+    return {
+        a: {"digest": r.digest, **r.outputs, "pid": r.private["process"]["pid"]}
+        for a, r in s.resources.items()
+    }
 
 
 def invoker(root: Path, agent: str) -> LocalInvoker:
@@ -86,8 +89,10 @@ def test_local_runtime_lifecycle(ws: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["-C", str(ws), "apply", "--auto-approve"]) == 0
     first = state(ws)
     workspace_id = LocalStateStore(ws / ".agentops").read().workspace_id
-    assert set(owned_processes(workspace_id)) == {"agent.specialist[dev]",
-                                                  "agent.orchestrator[dev]"}
+    assert set(owned_processes(workspace_id)) == {
+        "agent.specialist[dev]",
+        "agent.orchestrator[dev]",
+    }
 
     # the token is required; the runtime binds loopback only
     url = str(first["agent.specialist[dev]"]["url"])

@@ -1,0 +1,183 @@
+"""`agentops report` and `agentops experiment apply-best`: reading and acting on run results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.commands.common import AddGlobal, load_valid_workspace
+from engine.errors import UsageError
+
+if TYPE_CHECKING:
+    from engine.evaluation.store import EvalStore
+
+
+def register(sub: Any, add_global: AddGlobal) -> None:
+    p = sub.add_parser(
+        "report", help="write the report of an Experiment or QualityGate run (HTML or markdown)"
+    )
+    p.add_argument(
+        "run",
+        nargs="?",
+        metavar="RUN_ADDRESS",
+        help="experiment.hpo[dev], qualitygate.release, or a run id (default: the newest run)",
+    )
+    p.add_argument("--out", type=Path, help="file to write (default: .agentops/reports/<run>)")
+    p.add_argument(
+        "--format",
+        choices=["html", "markdown"],
+        default=None,
+        help="default: from --out's suffix, else html",
+    )
+    add_global(p)
+    p.set_defaults(handler=cmd_report)
+
+    p = sub.add_parser("experiment", help="act on Experiment results")
+    esub = p.add_subparsers(dest="experiment_command", metavar="SUBCOMMAND", required=True)
+    b = esub.add_parser(
+        "apply-best",
+        help="write the best variant's values into the Agent spec (shows the diff; "
+        "writes only with --write)",
+    )
+    b.add_argument("name", metavar="NAME", help="the Experiment's name, e.g. hpo")
+    b.add_argument("--write", action="store_true", help="write the change to the spec file")
+    add_global(b)
+    b.set_defaults(handler=cmd_apply_best)
+
+
+def _eval_store(root: Path) -> EvalStore:
+    from engine.evaluation.store import EvalStore
+    from engine.providers.local_store import LocalStore
+    from engine.reconcile import state_dir
+
+    path = state_dir(root) / "store.sqlite"
+    if not path.is_file():
+        raise UsageError(
+            f"no evaluation runs are recorded in {root} yet ({path} does not exist)",
+            hint="run `agentops apply` to run the Experiments and QualityGates",
+        )
+    return EvalStore(LocalStore(path))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from engine.evaluation.report_html import render_html
+    from engine.evaluation.report_text import render_markdown
+    from engine.reconcile import state_dir
+
+    store = _eval_store(args.workspace)
+    run_id = store.find(args.run)
+    if run_id is None:
+        raise UsageError(
+            f"no evaluation run matches '{args.run}'",
+            hint="use an address such as experiment.hpo[dev] or qualitygate.release, or a "
+            "run id from `agentops status`",
+        )
+    run = store.load(run_id)
+    fmt = args.format
+    if fmt is None:
+        fmt = "markdown" if args.out is not None and args.out.suffix == ".md" else "html"
+    out: Path = args.out or state_dir(args.workspace) / "reports" / f"{run_id}.{_SUFFIX[fmt]}"
+    if not out.is_absolute():
+        out = Path.cwd() / out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(run) if fmt == "html" else render_markdown(run), encoding="utf-8")
+    if args.output == "json":
+        import json
+
+        print(json.dumps({"run_id": run_id, "address": run.address, "file": str(out)}))
+    else:
+        print(f"Wrote the {fmt} report of {run.address} (run {run_id}) to {out}")
+    return 0
+
+
+_SUFFIX = {"html": "html", "markdown": "md"}
+
+
+def _num(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _winner(root: Path, address: str) -> tuple[dict[str, Any], str]:
+    """The best variant of the newest successful run of `address`, and that run's id."""
+    from engine.reconcile import state_dir
+    from engine.state.local import LocalStateStore
+
+    record = LocalStateStore(state_dir(root)).read().runs.get(address)
+    if record is not None and record.status == "succeeded" and "best" in record.summary:
+        recorded = dict(record.summary["best"])
+        recorded["base_digest"] = record.summary.get("agent_digest")
+        return recorded, str(record.summary.get("run_id", "?"))
+    run_id = _eval_store(root).find(address, succeeded=True)
+    if run_id is None:
+        why = f"its last run failed: {record.message}" if record is not None else "it never ran"
+        raise UsageError(
+            f"{address} has no successful run to take the winner from ({why})",
+            hint="run `agentops apply` (or `agentops apply --target " + address + "`) first",
+        )
+    run = _eval_store(root).load(run_id)
+    best = run.best
+    if best is None:
+        raise UsageError(f"{address}: run {run_id} has no ranked variant")
+    return {
+        "variant": best.name,
+        "label": best.label,
+        "metric": best.metric,
+        "values": {k: dict(v) for k, v in best.values.items()},
+        "agent_digest": best.agent_digest,
+        "base_digest": run.agent_digest,
+    }, run_id
+
+
+def cmd_apply_best(args: argparse.Namespace) -> int:
+    from engine.diagnostics import did_you_mean
+    from engine.digests import agent_attrs, digest_of
+    from engine.evaluation.writeback import edit_agent
+
+    ws = load_valid_workspace(args.workspace)
+    spec_ = ws.experiments.get(args.name)
+    if spec_ is None:
+        raise UsageError(
+            f"experiment '{args.name}' is not declared",
+            hint=did_you_mean(args.name, ws.experiments)
+            or f"declared: {', '.join(sorted(ws.experiments)) or 'none'}",
+        )
+    spec = spec_.doc.spec
+    address = f"experiment.{args.name}[{spec.environment}]"
+    best, run_id = _winner(args.workspace, address)
+    values = {k: v["value"] for k, v in best.get("values", {}).items()}
+    agent = ws.agents[spec.agent]
+    print(
+        f"{address}: best variant {best['variant']} ({best['label']}) of run {run_id}, "
+        f"{spec.objective.metric} = {_num(best.get('metric'))}",
+        file=sys.stderr,
+    )
+    if not values:
+        print("The experiment has no matrix: there is nothing to write back.")
+        return 0
+    measured = best.get("base_digest")
+    current = digest_of(agent_attrs(ws, agent.doc.spec, spec.environment))
+    if measured and measured != current:
+        print(
+            f"warning: agent.{spec.agent} changed since the experiment ran (digest {measured} "
+            f"→ {current}); the winner was measured against the earlier version",
+            file=sys.stderr,
+        )
+    wb = edit_agent(ws.root / agent.raw.file, agent.raw.file, agent.raw.index, spec.agent, values)
+    if not wb.changed:
+        print(f"agent.{spec.agent} already has the winning values; nothing to change.")
+        return 0
+    for note in wb.notes:
+        print(f"note: {note}")
+    sys.stdout.write(wb.diff())
+    if not args.write:
+        print(
+            f"Nothing written: review the diff, then run `agentops experiment apply-best "
+            f"{args.name} --write`.",
+            file=sys.stderr,
+        )
+        return 0
+    wb.write()
+    print(f"Wrote {wb.shown}: plan and apply to roll the winner out.", file=sys.stderr)
+    return 0

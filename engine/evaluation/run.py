@@ -1,0 +1,75 @@
+"""The record of one finished evaluation run: what the store keeps and the reports show.
+
+Pipeline role: the shared data model between the provider (which builds it), `store`
+(which persists and reloads it) and the report renderers (which only read it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.evaluation.cases import CaseResult
+from engine.evaluation.gate import GateOutcome
+from engine.evaluation.results import EvaluatorInfo, VariantAggregate
+
+
+@dataclass
+class VariantRun:
+    name: str
+    label: str
+    #: matrix key -> {"name", "value"}
+    values: Mapping[str, Mapping[str, Any]]
+    agent_digest: str
+    model: str
+    aggregate: VariantAggregate
+    cases: list[CaseResult] = field(default_factory=list)
+    #: 1 = best; None for a gate's single variant
+    rank: int | None = None
+    #: the objective metric's value
+    metric: float | None = None
+
+
+@dataclass
+class EvalRun:
+    run_id: str
+    address: str
+    kind: str  # "Experiment" | "QualityGate"
+    name: str
+    env: str
+    agent: str
+    dataset: str
+    status: str  # "succeeded" | "failed"
+    message: str | None
+    started_at: str
+    finished_at: str
+    inputs_digest: str
+    agent_digest: str
+    dataset_digest: str
+    repetitions: int
+    evaluators: list[EvaluatorInfo]
+    variants: list[VariantRun]
+    #: {"metric", "goal"} for experiments
+    objective: dict[str, str] | None = None
+    gate: GateOutcome | None = None
+    #: {"p50_ms", "p95_ms", "p99_ms"} limits of a gate
+    latency_limits: dict[str, float | None] | None = None
+    max_errors: int | None = None
+    #: wall time of the phases, seconds ({"deploy", "cases", "teardown", "total"})
+    timings: dict[str, float] = field(default_factory=dict)
+    #: files written for this run: {"markdown": path, "html": path}
+    reports: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ranked(self) -> list[VariantRun]:
+        return sorted(self.variants, key=lambda v: (v.rank is None, v.rank or 0))
+
+    @property
+    def best(self) -> VariantRun | None:
+        ranked = [v for v in self.variants if v.rank == 1]
+        return ranked[0] if ranked else None
+
+    @property
+    def title(self) -> str:
+        return f"{self.address} · {self.run_id}"

@@ -1,0 +1,74 @@
+"""What one agent response means under load: (ok, answer text, error), standard library only.
+
+Role: the load generator's reading of the runtime answer contract, the same rules as
+`engine.invoke.parse_answer` (a JSON object with a `response` string, or a
+`text/event-stream` whose error frame fails the call). It is a separate, smaller copy because
+the generator must not import `engine.invoke`: httpx imports ssl, and the generator's
+process belongs to gevent (see `engine.load`).
+"""
+
+from __future__ import annotations
+
+import json
+
+_SNIPPET = 160
+
+
+def _snippet(text: str) -> str:
+    text = text.strip().replace("\n", " ")
+    return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
+
+
+def _from_object(obj: object) -> tuple[bool, str, str | None]:
+    if not isinstance(obj, dict):
+        return False, "", f"expected a JSON object, got {type(obj).__name__}"
+    if isinstance(obj.get("response"), str):
+        return True, obj["response"], None
+    if "error" in obj:
+        return False, "", f"agent error: {_snippet(str(obj['error']))}"
+    keys = ", ".join(sorted(str(k) for k in obj)) or "none"
+    return False, "", f"answer has no 'response' string (keys: {keys})"
+
+
+def _from_stream(text: str) -> tuple[bool, str, str | None]:
+    final: str | None = None
+    parts: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            frame = data
+        if isinstance(frame, str):
+            parts.append(frame)
+        elif isinstance(frame, dict):
+            if "error" in frame:
+                return False, "", f"agent error in stream: {_snippet(str(frame['error']))}"
+            if isinstance(frame.get("response"), str):
+                final = frame["response"]
+            elif isinstance(frame.get("data"), str):
+                parts.append(frame["data"])
+    return True, final if final is not None else "".join(parts), None
+
+
+def read_answer(status: int, content_type: str, body: bytes) -> tuple[bool, str, str | None]:
+    """(ok, answer text, error) for one HTTP response of the runtime contract."""
+    text = body.decode("utf-8", errors="replace")
+    if status >= 400:
+        detail = ""
+        try:
+            obj = json.loads(text)
+            if isinstance(obj, dict) and "error" in obj:
+                detail = f": {_snippet(str(obj['error']))}"
+        except ValueError:
+            detail = f": {_snippet(text)}" if text.strip() else ""
+        return False, "", f"HTTP {status}{detail}"
+    if "text/event-stream" in content_type:
+        return _from_stream(text)
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return False, "", f"answer is not JSON: {_snippet(text)!r}"
+    return _from_object(obj)

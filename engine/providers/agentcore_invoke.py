@@ -1,0 +1,197 @@
+"""AgentCoreInvoker: invoke an AgentCore runtime, behind the same result type as LocalInvoker.
+
+Pipeline role: what `agentops invoke`, experiments, gates and load tests use for an Agent
+whose state says `provider: agentcore` (see `invoker_for`). It calls the data plane,
+boto3 `bedrock-agentcore` `invoke_agent_runtime(agentRuntimeArn, qualifier, runtimeSessionId,
+payload)`, on the endpoint agentops owns (`live`, pinned to the deployed version), reads the
+streaming body chunk by chunk (JSON, or `text/event-stream` for streaming agents) and hands it
+to `engine.invoke.parse_answer`, so the answer contract and its failure modes are exactly the
+local ones. Failures are results (`ok=False`), never exceptions; AWS error text is reduced to
+its code and message (no request parameters, so no payload, is echoed).
+
+Session ids must be 33-256 characters (AgentCore, enforced by botocore): `new_session_id()`
+makes them. No automatic retries: an invocation is not idempotent (the agent may have run
+tools), so botocore's `max_attempts` is 1 here.
+
+The data plane URL is botocore's usual one; tests (moto has no data plane) point it at a
+local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours natively.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from engine.invoke import (
+    SESSION_HEADER,
+    InvocationResult,
+    InvokeError,
+    ParsedAnswer,
+    is_valid_session_id,
+    new_session_id,
+    parse_answer,
+)
+from engine.state.model import ResourceState
+
+__all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for"]
+
+
+class AgentCoreInvoker:
+    """Invoke one AgentCore runtime endpoint; `invoke`/`ainvoke` like `LocalInvoker`."""
+
+    def __init__(
+        self,
+        arn: str,
+        *,
+        region: str,
+        qualifier: str = "DEFAULT",
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        timeout: float = 300.0,
+    ) -> None:
+        if not arn.startswith("arn:"):
+            raise InvokeError(f"not an AgentCore runtime ARN: {arn!r}")
+        if timeout <= 0:
+            raise InvokeError(f"timeout must be positive, got {timeout}")
+        self.arn = arn
+        self.qualifier = qualifier
+        self.region = region
+        self._profile = profile
+        self._endpoint_url = endpoint_url
+        self._timeout = timeout
+        self._client: Any = None
+        self._closed = False
+
+    @classmethod
+    def from_state(cls, resource: ResourceState, timeout: float = 300.0) -> AgentCoreInvoker:
+        target = resource.private.get("target", {})
+        return cls(
+            str(resource.outputs["arn"]),
+            region=str(resource.outputs.get("region") or target.get("region")),
+            qualifier=str(resource.outputs.get("qualifier") or "DEFAULT"),
+            profile=target.get("profile"),
+            timeout=timeout,
+        )
+
+    def _data_plane(self) -> Any:
+        if self._client is None:
+            import boto3  # lazy: only AWS invocations need it
+            from botocore.config import Config
+
+            config = Config(
+                region_name=self.region,
+                retries={"mode": "standard", "max_attempts": 1},
+                connect_timeout=min(self._timeout, 10.0),
+                read_timeout=self._timeout,
+                user_agent_extra="agentops",
+            )
+            session = boto3.session.Session(profile_name=self._profile, region_name=self.region)
+            self._client = session.client(
+                "bedrock-agentcore", endpoint_url=self._endpoint_url, config=config
+            )
+        return self._client
+
+    def invoke(
+        self, payload: Mapping[str, object], *, session_id: str | None = None
+    ) -> InvocationResult:
+        """Invoke and read the whole (possibly streamed) answer; never raises for failures."""
+        if self._closed:
+            raise InvokeError("the invoker is closed")
+        try:
+            body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise InvokeError(f"payload is not JSON-serialisable: {exc}") from exc
+        sid = session_id if session_id is not None else new_session_id()
+        if not is_valid_session_id(sid):
+            raise InvokeError(f"session id must be 33-256 characters of [A-Za-z0-9_-]: {sid!r}")
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        started = time.perf_counter()
+        try:
+            resp = self._data_plane().invoke_agent_runtime(
+                agentRuntimeArn=self.arn,
+                qualifier=self.qualifier,
+                runtimeSessionId=sid,
+                payload=body,
+                contentType="application/json",
+                accept="application/json, text/event-stream",
+            )
+            stream = resp["response"]
+            data = (
+                b"".join(stream.iter_chunks()) if hasattr(stream, "iter_chunks") else stream.read()
+            )
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+            message = f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+            return self._result(ParsedAnswer(ok=False, error=message), status, started, sid)
+        except BotoCoreError as exc:
+            error = f"could not invoke {self.arn}: {type(exc).__name__}: {exc}"
+            return self._result(ParsedAnswer(ok=False, error=error), 0, started, sid)
+        status = int(resp.get("statusCode") or 200)
+        answer = parse_answer(status, str(resp.get("contentType") or ""), data)
+        return self._result(answer, status, started, str(resp.get("runtimeSessionId") or sid))
+
+    async def ainvoke(
+        self, payload: Mapping[str, object], *, session_id: str | None = None
+    ) -> InvocationResult:
+        """`invoke` in a worker thread (boto3 is synchronous)."""
+        return await asyncio.to_thread(self.invoke, payload, session_id=session_id)
+
+    @staticmethod
+    def _result(
+        answer: ParsedAnswer, status: int, started: float, session_id: str
+    ) -> InvocationResult:
+        return InvocationResult(
+            ok=answer.ok,
+            status_code=status,
+            response=answer.response,
+            trajectory=answer.trajectory,
+            usage=answer.usage,
+            raw=answer.raw,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            session_id=session_id,
+            error=answer.error,
+        )
+
+    def close(self) -> None:
+        self._closed = True
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __enter__(self) -> AgentCoreInvoker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> AgentCoreInvoker:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def invoker_for(resource: ResourceState, timeout: float = 300.0) -> AgentCoreInvoker:
+    """The invoker of a recorded AgentCore agent (`provider == "agentcore"`)."""
+    if resource.provider != "agentcore" or "arn" not in resource.outputs:
+        raise InvokeError(f"{resource.address} is not an AgentCore runtime in state")
+    return AgentCoreInvoker.from_state(resource, timeout)

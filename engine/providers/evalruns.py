@@ -1,0 +1,167 @@
+"""Local evaluation provider: Experiments and QualityGates as runs on the local machine.
+
+Pipeline role: the `local-eval` JobProvider the registry routes both run kinds to. The
+planner decides *whether* a run happens (its inputs digest, `engine.providers.runs`); this
+provider does it (`engine.evaluation.runner`), keeps every result in the local store,
+writes the reports, and hands the applier a compact summary for state. Two contracts the
+planner relies on:
+
+* a QualityGate's summary carries `agent_digest` (the exact digest it evaluated): an Agent
+  in a `promotes:` environment is unblocked only by a succeeded gate with that digest;
+* a gate that misses a threshold returns `status="failed"` and a message naming each miss,
+  so the applier exits non-zero and the promotion is skipped (prd keeps its version).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from engine.addresses import Address
+from engine.digests import digest_of
+from engine.errors import AgentOpsError
+from engine.evaluation.progress import ProgressBoard
+from engine.evaluation.run import EvalRun, VariantRun
+from engine.evaluation.runner import Cancelled, execute, prepare, report_paths
+from engine.evaluation.store import EvalStore
+from engine.graph import GraphNode
+from engine.providers.base import Context, RunInputs, RunResult
+from engine.providers.local_runtime import LocalRuntimeProvider
+from engine.providers.local_store import LocalStore
+from engine.providers.runs import run_inputs
+from engine.state.model import RunRecord
+
+
+class LocalEvalProvider:
+    name: ClassVar[str] = "local-eval"
+    kinds: ClassVar[frozenset[str]] = frozenset({"Experiment", "QualityGate"})
+
+    def __init__(
+        self,
+        state_dir: Path,
+        store: LocalStore,
+        *,
+        runtime: LocalRuntimeProvider | None = None,
+        stream: IO[str] | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.store = EvalStore(store)
+        self.runtime = runtime or LocalRuntimeProvider(state_dir)
+        self.board = ProgressBoard(stream)
+        self._write_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+
+    def inputs(self, node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
+        base = run_inputs(node, ctx, digests)
+        env = node.spec.doc.spec.environment
+        judge = ctx.workspace.environments[env].doc.spec.judge
+        if judge is None:
+            return base
+        # A different judge scores differently: its identity (never its key) is an input.
+        attrs = dict(base.attrs)
+        attrs["judge"] = judge.model_dump(mode="json", by_alias=True, exclude={"api_key"})
+        return RunInputs(digest=digest_of(attrs), attrs=attrs)
+
+    def run(
+        self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
+    ) -> RunResult:
+        failed: dict[str, Any] = {"agent_digest": inputs.attrs.get("agent_digest")}
+        try:
+            plan = prepare(node, inputs, ctx)
+            # One evaluation at a time: an experiment's deploys running next to a gate would
+            # eat the CPU the gate's agent needs, and its latency checks would measure that.
+            with self._run_lock:
+                run = execute(plan, inputs, ctx, self.runtime, self.board)
+        except Cancelled:
+            return RunResult(
+                "failed", failed, "interrupted; every ephemeral agent of the run was stopped"
+            )
+        except AgentOpsError as exc:
+            return RunResult("failed", failed, f"{exc} ({exc.hint})" if exc.hint else str(exc))
+        self.publish(run, ctx)
+        message = run.message
+        if message is not None:
+            message += f" — report: {run.reports['markdown']}"
+        return RunResult(run.status, summarize(run), message)
+
+    def publish(self, run: EvalRun, ctx: Context) -> None:
+        """Reports on disk, everything in the store, the table on the terminal."""
+        from engine.evaluation.report_html import render_html
+        from engine.evaluation.report_text import render_markdown, renderables
+
+        paths = report_paths(self.state_dir, run.run_id)
+        run.reports = {k: _shown(p, ctx.workspace.root) for k, p in paths.items()}
+        paths["markdown"].parent.mkdir(parents=True, exist_ok=True)
+        paths["markdown"].write_text(render_markdown(run), encoding="utf-8")
+        paths["html"].write_text(render_html(run), encoding="utf-8")
+        with self._write_lock:
+            self.store.save(run)
+        self.board.print(*renderables(run))
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def summarize(run: EvalRun) -> dict[str, Any]:
+    """The compact result kept in state (the store has everything else)."""
+    out: dict[str, Any] = {
+        "run_id": run.run_id,
+        "agent_digest": run.agent_digest,
+        "dataset_digest": run.dataset_digest,
+        "cases": sum(v.aggregate.cases for v in run.variants),
+        "repetitions": run.repetitions,
+        "report": dict(run.reports),
+        "seconds": {k: round(v, 2) for k, v in run.timings.items()},
+    }
+    rows = [_row(v) for v in run.ranked]
+    if run.kind == "Experiment":
+        best = run.best
+        out["objective"] = run.objective
+        out["ranking"] = rows
+        if best is not None:
+            out["best"] = {
+                "variant": best.name,
+                "label": best.label,
+                "metric": best.metric,
+                "values": {k: dict(v) for k, v in best.values.items()},
+                "agent_digest": best.agent_digest,
+            }
+    elif run.gate is not None:
+        out["verdict"] = run.gate.verdict
+        out["passed"] = run.gate.passed
+        out["checks"] = [
+            {
+                "name": c.name,
+                "value": c.value,
+                "op": c.op,
+                "threshold": c.threshold,
+                "verdict": c.verdict,
+                "spread": list(c.spread) if c.spread else None,
+            }
+            for c in run.gate.checks
+        ]
+        out["aggregate"] = rows[0]
+    return out
+
+
+def _row(v: VariantRun) -> dict[str, Any]:
+    a = v.aggregate
+    return {
+        "rank": v.rank,
+        "variant": v.name,
+        "label": v.label,
+        "metric": v.metric,
+        "means": {k: s.mean for k, s in a.evaluators.items()},
+        "pass_rate": a.pass_rate,
+        "latency_p50_ms": a.latency_p50,
+        "latency_p95_ms": a.latency_p95,
+        "call_errors": a.call_errors,
+        "evaluator_errors": a.evaluator_errors,
+        "tokens": a.tokens,
+    }

@@ -1,0 +1,99 @@
+"""A local stand-in for the AgentCore data plane (moto has none).
+
+It speaks InvokeAgentRuntime as botocore sends it - `POST /runtimes/{url-encoded ARN}/
+invocations?qualifier=Q` with the session id header - and forwards the body to the local agent
+registered for that ARN (`POST <agent url>/invocations`), copying back status, content type and
+body and echoing the session id as AgentCore does. Unknown ARNs get AgentCore's 404
+`ResourceNotFoundException`. Point boto3 at it with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+
+
+class FakeDataPlane:
+    def __init__(self) -> None:
+        self.agents: dict[str, str] = {}  # ARN -> base URL of a local agent
+        self.seen: list[dict[str, Any]] = []
+        plane = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                plane.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeDataPlane:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _reply(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        ctype: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlparse(h.path)
+        parts = url.path.split("/")
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        arn = unquote(parts[2]) if len(parts) > 3 and parts[1] == "runtimes" else ""
+        sid = h.headers.get(SESSION) or f"{uuid.uuid4().hex}-assigned"
+        self.seen.append(
+            {
+                "arn": arn,
+                "qualifier": parse_qs(url.query).get("qualifier", [None])[0],
+                "session": h.headers.get(SESSION),
+                "body": body,
+            }
+        )
+        target = self.agents.get(arn)
+        if target is None:
+            error = json.dumps({"message": f"no runtime {arn}"}).encode()
+            self._reply(
+                h, 404, "application/json", error, {"x-amzn-ErrorType": "ResourceNotFoundException"}
+            )
+            return
+        req = urllib.request.Request(
+            target.rstrip("/") + "/invocations",
+            data=body,
+            headers={"Content-Type": "application/json", SESSION: sid},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - loopback
+                status, ctype, data = resp.status, resp.headers["Content-Type"], resp.read()
+        except urllib.error.HTTPError as exc:
+            status, ctype, data = exc.code, exc.headers["Content-Type"], exc.read()
+        self._reply(h, status, ctype or "application/json", data, {SESSION: sid})

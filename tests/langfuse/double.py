@@ -1,0 +1,400 @@
+"""A local HTTP double of the Langfuse public API endpoints the SDK uses, for offline tests.
+
+A threaded `http.server` on 127.0.0.1 that answers schema-valid JSON (the SDK's response
+models are strict: DatasetItem needs `mediaReferences`, projects need `organization`, ...)
+and records every request, so tests assert what actually went over the wire:
+
+    GET  /api/public/projects                  the auth check (401 on wrong keys)
+    GET  /api/public/v2/datasets/{name}        404 when missing
+    POST /api/public/v2/datasets
+    GET  /api/public/dataset-items             paginated (page, limit)
+    POST /api/public/dataset-items             upsert by id
+    POST /api/public/scores                    a JSON array (202, or 207 with rejections)
+    GET  /api/public/v3/scores                 cursor pagination, filters traceId/name
+    POST /api/public/otel/v1/traces            OTLP protobuf, gzip or not: spans decoded
+
+Test hooks: `throttle(path, times, retry_after)` answers the next matching requests with
+429, `edit_item`/`add_item` change data behind the engine's back, `add_remote_score` plays a
+Langfuse-side LLM judge.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+PREFIX = "/api/public"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: Any
+    status: int = 0
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass
+class Span:
+    trace_id: str
+    span_id: str
+    parent_id: str
+    name: str
+    start_ns: int
+    end_ns: int
+    attributes: dict[str, Any]
+    scope: str
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_ns - self.start_ns) / 1e6
+
+
+@dataclass
+class Throttle:
+    path: str
+    times: int
+    retry_after: str
+    #: matching requests to let through first
+    skip: int = 0
+
+
+@dataclass
+class LangfuseDouble:
+    public_key: str
+    secret_key: str
+    project: str = "agentops"
+    project_id: str = "proj-1"
+    requests: list[Request] = field(default_factory=list)
+    datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    throttles: list[Throttle] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> LangfuseDouble:
+        double = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.double = double
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    # --- hooks ------------------------------------------------------------------------
+    def throttle(self, path: str, times: int = 1, retry_after: str = "0", skip: int = 0) -> None:
+        self.throttles.append(Throttle(path, times, retry_after, skip))
+
+    def edit_item(self, item_id: str, **changes: Any) -> None:
+        with self.lock:
+            self.items[item_id].update(changes, updatedAt=now())
+
+    def add_item(self, dataset: str, input: Any, expected: Any = None) -> str:
+        with self.lock:
+            ds = self.datasets[dataset]
+            iid = str(uuid.uuid4())
+            self.items[iid] = _item(iid, ds, {"input": input, "expectedOutput": expected})
+            return iid
+
+    def add_remote_score(self, trace_id: str, name: str, value: float) -> None:
+        with self.lock:
+            self.scores.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "traceId": trace_id,
+                    "name": name,
+                    "value": value,
+                    "source": "EVAL",
+                    "timestamp": now(),
+                }
+            )
+
+    # --- views for assertions ---------------------------------------------------------
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Request]:
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method)
+                and (path is None or r.path == PREFIX + path or r.path.startswith(PREFIX + path))
+            ]
+
+    def item_writes(self) -> list[Request]:
+        return self.calls("POST", "/dataset-items")
+
+    def dataset_items(self, name: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [i for i in self.items.values() if i["datasetName"] == name]
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self.requests.clear()
+
+
+def _item(iid: str, ds: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": iid,
+        "status": body.get("status") or "ACTIVE",
+        "input": body.get("input"),
+        "expectedOutput": body.get("expectedOutput"),
+        "metadata": body.get("metadata"),
+        "sourceTraceId": body.get("sourceTraceId"),
+        "sourceObservationId": body.get("sourceObservationId"),
+        "datasetId": ds["id"],
+        "datasetName": ds["name"],
+        "createdAt": now(),
+        "updatedAt": now(),
+        "mediaReferences": [],
+    }
+
+
+def _js_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # one buffered write per response, no Nagle: else every request waits ~40 ms for a
+    # delayed ACK between the header and the body writes
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
+    double: LangfuseDouble
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _send(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+        self._request.status = code
+
+    def _handle(self, method: str) -> None:
+        d = self.double
+        u = urlparse(self.path)
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        if self.headers.get("Content-Encoding") == "gzip":
+            raw = gzip.decompress(raw)
+        ctype = self.headers.get("Content-Type", "")
+        body: Any = raw
+        if raw and "json" in ctype:
+            body = json.loads(raw)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self._request = Request(method, u.path, parse_qs(u.query), headers, body)
+        with d.lock:
+            d.requests.append(self._request)
+        expected = "Basic " + base64.b64encode(f"{d.public_key}:{d.secret_key}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            return self._send(401, {"message": "Invalid credentials. Confirm the keys."})
+        with d.lock:
+            for t in d.throttles:
+                if t.times > 0 and u.path.startswith(PREFIX + t.path):
+                    if t.skip > 0:
+                        t.skip -= 1
+                        continue
+                    t.times -= 1
+                    return self._send(
+                        429, {"message": "rate limit exceeded"}, {"Retry-After": t.retry_after}
+                    )
+        try:
+            self._route(method, u.path[len(PREFIX) :], parse_qs(u.query), body)
+        except Exception as exc:  # a bug in the double: make it loud in the test
+            self._send(500, {"message": f"double error: {type(exc).__name__}: {exc}"})
+            raise
+
+    def _route(self, method: str, path: str, q: dict[str, list[str]], body: Any) -> None:
+        d = self.double
+        if path == "/projects" and method == "GET":
+            org = {"id": "org-1", "name": "org"}
+            data = [{"id": d.project_id, "name": d.project, "metadata": {}, "organization": org}]
+            return self._send(200, {"data": data})
+        if path == "/v2/datasets" and method == "POST":
+            with d.lock:
+                ds = {
+                    "id": "ds-" + uuid.uuid4().hex[:8],
+                    "name": body["name"],
+                    "description": body.get("description"),
+                    "metadata": body.get("metadata"),
+                    "projectId": d.project_id,
+                    "createdAt": now(),
+                    "updatedAt": now(),
+                }
+                d.datasets.setdefault(body["name"], ds)
+                return self._send(200, d.datasets[body["name"]])
+        if path.startswith("/v2/datasets/") and method == "GET":
+            name = unquote(path[len("/v2/datasets/") :])
+            with d.lock:
+                if name in d.datasets:
+                    return self._send(200, d.datasets[name])
+            return self._send(404, {"message": "Dataset not found"})
+        if path == "/dataset-items" and method == "POST":
+            return self._upsert_item(body)
+        if path == "/dataset-items" and method == "GET":
+            name = q["datasetName"][0]
+            page, limit = int(q.get("page", ["1"])[0]), int(q.get("limit", ["50"])[0])
+            items = d.dataset_items(name)
+            pages = max(1, -(-len(items) // limit))
+            meta = {"page": page, "limit": limit, "totalItems": len(items), "totalPages": pages}
+            return self._send(200, {"data": items[(page - 1) * limit : page * limit], "meta": meta})
+        if path == "/scores" and method == "POST":
+            return self._post_scores(body)
+        if path == "/v3/scores" and method == "GET":
+            return self._get_scores(q)
+        if path == "/otel/v1/traces" and method == "POST":
+            return self._otlp(body)
+        return self._send(404, {"message": f"not faked: {method} {path}"})
+
+    def _upsert_item(self, body: dict[str, Any]) -> None:
+        d = self.double
+        with d.lock:
+            ds = d.datasets.get(body["datasetName"])
+            if ds is None:
+                return self._send(404, {"message": "Dataset not found"})
+            iid = body.get("id") or str(uuid.uuid4())
+            old = d.items.get(iid)
+            if old is not None and old["datasetId"] != ds["id"]:
+                return self._send(400, {"message": "item id belongs to another dataset"})
+            item = _item(iid, ds, body)
+            if old is not None:
+                item["createdAt"] = old["createdAt"]
+            # as a JavaScript server stores JSON: 1.0 comes back as 1
+            d.items[iid] = _js_numbers(item)
+            return self._send(200, d.items[iid])
+
+    def _post_scores(self, body: list[dict[str, Any]]) -> None:
+        d = self.double
+        bad = [s for s in body if not s.get("name") or "value" not in s]
+        with d.lock:
+            d.scores.extend(s for s in body if s not in bad)
+        if bad:
+            errors = [{"message": "score needs a name and a value"} for _ in bad]
+            accepted = len(body) - len(bad)
+            return self._send(207, {"accepted": accepted, "rejected": len(bad), "errors": errors})
+        return self._send(202, {"message": "Accepted"})
+
+    def _get_scores(self, q: dict[str, list[str]]) -> None:
+        d = self.double
+        traces = set(q["traceId"][0].split(",")) if "traceId" in q else None
+        names = set(q["name"][0].split(",")) if "name" in q else None
+        limit = int(q.get("limit", ["50"])[0])
+        start = int(q.get("cursor", ["0"])[0])
+        with d.lock:
+            found = [
+                s
+                for s in d.scores
+                if (traces is None or s.get("traceId") in traces)
+                and (names is None or s["name"] in names)
+            ]
+        page = found[start : start + limit]
+        data = [
+            {
+                "id": s["id"],
+                "projectId": d.project_id,
+                "name": s["name"],
+                "value": s["value"],
+                "dataType": "NUMERIC",
+                "source": s.get("source", "API"),
+                "timestamp": s.get("timestamp") or now(),
+                "environment": s.get("environment") or "default",
+                "createdAt": now(),
+                "updatedAt": now(),
+                "comment": s.get("comment"),
+                "subject": {"kind": "trace", "id": s["traceId"]} if s.get("traceId") else None,
+            }
+            for s in page
+        ]
+        meta: dict[str, Any] = {"limit": limit}
+        if start + limit < len(found):
+            meta["cursor"] = str(start + limit)
+        return self._send(200, {"data": data, "meta": meta})
+
+    def _otlp(self, raw: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        req = ExportTraceServiceRequest.FromString(raw)
+        spans = []
+        for rs in req.resource_spans:
+            for ss in rs.scope_spans:
+                for s in ss.spans:
+                    spans.append(
+                        Span(
+                            s.trace_id.hex(),
+                            s.span_id.hex(),
+                            s.parent_span_id.hex(),
+                            s.name,
+                            s.start_time_unix_nano,
+                            s.end_time_unix_nano,
+                            {a.key: _value(a.value) for a in s.attributes},
+                            ss.scope.name,
+                        )
+                    )
+        with self.double.lock:
+            self.double.spans.extend(spans)
+        data = ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self._request.status = 200
+
+
+def _value(v: Any) -> Any:
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(x) for x in v.array_value.values]
+    return getattr(v, kind) if kind else None

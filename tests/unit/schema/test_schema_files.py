@@ -1,0 +1,80 @@
+"""JSON Schemas for editors: one per kind, accepted by the example workspace, never stale."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from engine.cli import main
+from engine.loader import discover, load_files
+from engine.schema import KINDS
+
+REPO = Path(__file__).resolve().parents[3]
+COMMITTED = REPO / "schemas"
+MODELINE = re.compile(r"#\s*yaml-language-server:\s*\$schema=(\S+)")
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("schemas")
+    assert main(["-C", str(REPO), "schema", "--out", str(out)]) == 0
+    return out
+
+
+def test_one_valid_json_schema_per_kind(fresh: Path) -> None:
+    assert sorted(p.name for p in fresh.iterdir()) == sorted(f"{k}.json" for k in KINDS)
+    for kind in KINDS:
+        schema = json.loads((fresh / f"{kind}.json").read_text())
+        Draft202012Validator.check_schema(schema)
+        assert schema["properties"]["kind"]["const"] == kind
+
+
+def test_every_example_document_validates_against_its_kind(fresh: Path) -> None:
+    docs, problems = load_files(REPO, discover(REPO))
+    assert problems == []
+    assert {d.data["kind"] for d in docs if isinstance(d.data, dict)} == set(KINDS)
+    for doc in docs:
+        assert isinstance(doc.data, dict)
+        schema = json.loads((fresh / f"{doc.data['kind']}.json").read_text())
+        errors = [
+            f"{doc.file}: {'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in Draft202012Validator(schema).iter_errors(doc.data)
+        ]
+        assert errors == []
+
+
+def test_the_schema_rejects_what_validate_rejects(fresh: Path) -> None:
+    schema = json.loads((fresh / "Agent.json").read_text())
+    doc = {
+        "apiVersion": "agentops/v1",
+        "kind": "Agent",
+        "metadata": {"name": "bot"},
+        "spec": {"source": "a", "entrypoint": "b", "model": "fast", "modle": "x"},
+    }
+    assert not Draft202012Validator(schema).is_valid(doc)  # unknown fields are errors
+    del doc["spec"]["modle"]  # type: ignore[attr-defined]
+    assert Draft202012Validator(schema).is_valid(doc)
+
+
+def test_committed_schemas_are_a_fresh_generation(fresh: Path) -> None:
+    stale = "schemas/ is stale: run `agentops schema --out schemas` and commit the result"
+    committed = sorted(p.name for p in COMMITTED.glob("*.json"))
+    assert committed == sorted(p.name for p in fresh.iterdir()), stale
+    for name in committed:
+        assert (COMMITTED / name).read_text() == (fresh / name).read_text(), f"{name}: {stale}"
+
+
+def test_editor_modelines_point_at_the_schema_of_their_kind() -> None:
+    for path in discover(REPO):
+        text = path.read_text("utf-8")
+        kinds = re.findall(r"^kind:\s*(\w+)", text, re.M)
+        match = MODELINE.search(text.split("\n", 1)[0])
+        if match is None:
+            continue
+        target = (path.parent / match.group(1)).resolve()
+        assert target.is_file(), f"{path}: $schema points at a missing file {match.group(1)}"
+        assert {f"{k}.json" for k in kinds} == {target.name}, path
