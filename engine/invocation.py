@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from engine.errors import UsageError
-from engine.invoke import LocalInvoker
 from engine.state.model import ResourceState
 
 
-def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> LocalInvoker:
+def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> Any:
+    """LocalInvoker or AgentCoreInvoker: both offer invoke()/ainvoke() and a context manager."""
+    if res.provider == "agentcore":
+        from engine.providers.agentcore_invoke import AgentCoreInvoker
+
+        return AgentCoreInvoker.from_state(res, timeout=timeout)
     if res.provider == "local-runtime":
+        from engine.invoke import LocalInvoker
         from engine.runtime.token import load_or_create_token
 
         return LocalInvoker(
