@@ -42,7 +42,12 @@ def _loader_class() -> type:
         except ImportError:  # pragma: no cover - depends on the optional C extension
             from ruamel.yaml.loader import SafeLoader
 
-            return SafeLoader
+            class PureSafeLoader(SafeLoader):
+                # The pure composer reads these from its "loader" (normally a YAML() object);
+                # 0 = no depth limit here (the converter enforces its own nesting limit).
+                max_depth = 0
+
+            return PureSafeLoader
 
 
 @dataclass
