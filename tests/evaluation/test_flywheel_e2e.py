@@ -111,7 +111,7 @@ def test_impossible_gate_fails_and_prd_keeps_its_version(
 ) -> None:
     served = state(ws).resources[PRD].digest
     gate_spec = ws / "specs/runs/release-gate.yaml"
-    gate_spec.write_text(gate_spec.read_text().replace("{mean: 0.5}", "{mean: 0.99}"))
+    gate_spec.write_text(gate_spec.read_text().replace("{mean: 0.4}", "{mean: 0.99}"))
     prompt = ws / "prompts/docs-assistant.md"
     prompt.write_text(prompt.read_text() + "\nAlways name the files you used.\n")
     rc = main(["-C", str(ws), "apply", "--auto-approve", "--target", PRD])
