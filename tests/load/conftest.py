@@ -124,8 +124,12 @@ def load_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadWorkspace]
         ws.cli("destroy", "--auto-approve")
 
 
-def leftover_load_processes() -> list[int]:
-    """Live processes tagged as load generators (by AGENTOPS_LOAD_RUN in their environment)."""
+def leftover_load_processes(root: Path) -> list[int]:
+    """Live load generators (AGENTOPS_LOAD_RUN in their environment) of this workspace only.
+
+    Scoped by the workspace path on the command line (the runner's --config lives under it),
+    so load tests of other workspaces on the same machine never count.
+    """
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -136,6 +140,12 @@ def leftover_load_processes() -> list[int]:
         except OSError:
             continue
         state = stat[stat.rindex(")") + 2]
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(root).encode() not in cmdline:
+            continue
         if b"AGENTOPS_LOAD_RUN=" in environ and state != "Z":
             pids.append(int(entry))
     return pids

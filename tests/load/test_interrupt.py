@@ -44,7 +44,7 @@ def test_sigint_to_apply_leaves_no_load_process(load_ws: LoadWorkspace) -> None:
         )
         try:
             _wait_for_progress(proc, timeout=40)
-            assert len(leftover_load_processes()) == 2  # the master and its worker
+            assert len(leftover_load_processes(load_ws.root)) == 2  # the master and its worker
             started = time.monotonic()
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=20)
@@ -54,7 +54,7 @@ def test_sigint_to_apply_leaves_no_load_process(load_ws: LoadWorkspace) -> None:
                 proc.wait()
         assert proc.returncode == 130, err
         assert time.monotonic() - started < 10  # well before the 60 s duration
-        assert leftover_load_processes() == []
+        assert leftover_load_processes(load_ws.root) == []
         state = json.loads(load_ws.cli("state", "show").stdout)
         run = state["runs"]["loadtest.long[prd]"]
         assert run["status"] == "failed" and "interrupted" in run["message"]

@@ -48,7 +48,7 @@ def test_closed_model_run_passes_and_keeps_raw_samples(load_ws: LoadWorkspace) -
     assert "## SLOs" in report and "| harmful1 |" in report
     html = load_run_html(store, s["run_id"])
     assert html.startswith('<section class="loadtest"') and "<svg" in html
-    assert not leftover_load_processes()
+    assert not leftover_load_processes(load_ws.root)
 
 
 def test_impossible_p95_fails_with_the_slo_value_and_limit(load_ws: LoadWorkspace) -> None:
@@ -105,7 +105,7 @@ def test_distributed_master_and_two_workers(load_ws: LoadWorkspace) -> None:
     samples = load_samples(LocalStore(load_ws.state_dir / "store.sqlite"), result.summary["run_id"])
     assert len({s.worker for s in samples}) == 2
     assert result.summary["generator"]["processes"] == 3  # master + 2 workers were measured
-    assert not leftover_load_processes()
+    assert not leftover_load_processes(load_ws.root)
 
 
 def test_unreachable_agent_fails_before_any_load(load_ws: LoadWorkspace) -> None:
