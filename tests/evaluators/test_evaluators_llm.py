@@ -14,13 +14,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+# openai and autoevals are part of the `evals` extra: a missing one must fail, not skip.
+import autoevals  # noqa: E402,F401
+import openai  # noqa: E402,F401
 import pytest
 from _evaluators_support import GOOD_ANSWER, SEED_EXPECTED, FakeJudge, case, fake_judge
 
 from engine.evaluators import JudgeConfig, Score, build_evaluator, evaluate_safely
-
-pytest.importorskip("openai")
-pytest.importorskip("autoevals")
 
 WS = Path(".")
 SUPERSET = GOOD_ANSWER + " You can also delete single traces via the API."
@@ -58,7 +58,6 @@ class TestFactuality:
     def test_superset_answer_scores_0_6_with_autoevals_default_mapping(
         self, judge_server: FakeJudge, judge: JudgeConfig
     ) -> None:
-        import autoevals
 
         from engine.evaluators.judge import llm_client
 
