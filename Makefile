@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/watch_bench.py
 	$(BIN)/python bench/experiment_bench.py
+	$(BIN)/python bench/load_bench.py
 
 clean-demo: $(STAMP)
 	$(BIN)/agentops destroy --auto-approve

@@ -9,7 +9,8 @@ local process, or a Locust master and its workers) runs in its own process group
 Guarantees: a hard deadline (the run's time limit plus a grace for start-up and the last
 requests) after which the whole group is killed; SIGINT/SIGTERM to the parent stop the group
 (`install_interrupt_handlers`: the applier runs providers in worker threads, which cannot
-receive signals, so the main thread's handler does it for them and then behaves as before);
+receive signals, so the main thread's handler does it for them when the signal ends the
+process);
 and every child is reaped on every path. The runners also stop by themselves when their
 parent disappears (SIGKILL), see `engine.load.runner`.
 
@@ -222,11 +223,14 @@ def interrupt_all() -> None:
 
 
 def install_interrupt_handlers() -> None:
-    """Chain SIGINT/SIGTERM handlers that stop every running load test first (main thread).
+    """Chain SIGINT/SIGTERM handlers that stop running load tests when the signal stops us.
 
-    After stopping the groups the previous behaviour follows: the previous Python handler is
-    called, or for the defaults SIGINT raises KeyboardInterrupt and SIGTERM exits with 143
-    (SystemExit, so that the applier's threads and the state lock are unwound normally).
+    The previous behaviour runs first: the previous Python handler, or for the defaults,
+    SIGINT raises KeyboardInterrupt and SIGTERM exits with 143 (SystemExit, so that the
+    applier's threads and the state lock unwind normally). When that raises - the process is
+    going down - every running load test's process group is stopped first. A handler that
+    only takes note (`agentops watch`: "stopping after the current action") lets the load test
+    finish; its second signal raises, and then the load test stops too. Main thread only.
     """
     if threading.current_thread() is not threading.main_thread():
         return
@@ -239,13 +243,16 @@ def install_interrupt_handlers() -> None:
 
 def _chained(previous: Any) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
-        interrupt_all()
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise SystemExit(128 + signum)
+        try:
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:
+                if signum == signal.SIGINT:
+                    raise KeyboardInterrupt
+                raise SystemExit(128 + signum)
+        except BaseException:
+            interrupt_all()
+            raise
 
     handler.agentops_load = True  # type: ignore[attr-defined]
     return handler

@@ -210,3 +210,22 @@ def test_the_parent_side_never_imports_locust() -> None:
         "assert 'locust' not in sys.modules and 'gevent' not in sys.modules, 'locust imported'"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
+
+
+def test_signal_chain_stops_load_tests_only_when_the_signal_ends_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+
+    from engine.load import supervisor
+
+    calls: list[str] = []
+    monkeypatch.setattr(supervisor, "interrupt_all", lambda: calls.append("stop"))
+    # `agentops watch` only takes note on the first signal: the load test may finish
+    supervisor._chained(lambda _s, _f: None)(signal.SIGINT, None)
+    assert calls == []
+    with pytest.raises(KeyboardInterrupt):
+        supervisor._chained(signal.SIG_DFL)(signal.SIGINT, None)
+    with pytest.raises(SystemExit) as exc:
+        supervisor._chained(signal.SIG_DFL)(signal.SIGTERM, None)
+    assert exc.value.code == 143 and calls == ["stop", "stop"]
