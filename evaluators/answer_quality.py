@@ -22,6 +22,8 @@ from typing import Any
 # A markdown link, a bare URL, or a docs path such as `docs/tracing/sessions.md#retention`.
 _URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 _DOC_PATH = re.compile(r"(?<![\w/])(?:docs?|documentation)/[\w./#-]+", re.IGNORECASE)
+# A bare doc file, as the docs assistant cites its sources: `Sources: cli.md > plan`.
+_DOC_FILE = re.compile(r"(?<![\w/.])[\w-]+\.md\b", re.IGNORECASE)
 _TRAILING = ".,;:!?"
 
 DEFAULT_DOC_SITES = ("langfuse.com/docs", "langfuse.com/faq", "langfuse.com/guides")
@@ -37,6 +39,9 @@ def _citations(text: str, sites: tuple[str, ...]) -> list[str]:
         path = path.rstrip(_TRAILING)
         if not any(path in url for url in found):
             found.append(path)
+    for name in _DOC_FILE.findall(text):
+        if not any(name in other for other in found):
+            found.append(name)
     return list(dict.fromkeys(found))
 
 
@@ -46,9 +51,9 @@ def cites_docs(
     """Does the answer point the user to the documentation it is based on?
 
     A docs assistant should let the user verify its answer. The score is the number of
-    distinct documentation links or paths in the answer divided by ``min_citations``
-    (default 1), capped at 1. Answers given without searching the docs first are held to
-    the same rule: a citation is what makes them checkable.
+    distinct documentation links, paths or doc files (``cli.md``) in the answer divided by
+    ``min_citations`` (default 1), capped at 1. Answers given without searching the docs
+    first are held to the same rule: a citation is what makes them checkable.
 
     params:
       min_citations: int, citations needed for a full score (default 1)
