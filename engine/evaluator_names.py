@@ -30,10 +30,30 @@ AUTOEVALS_LLM = AUTOEVALS_LLM_SCORERS
 
 
 def check_evaluator(
-    ref: EvaluatorRef, root: Path, *, judge_configured: bool | None = None
+    ref: EvaluatorRef,
+    root: Path,
+    *,
+    judge_configured: bool | None = None,
+    store: str | None = None,
 ) -> tuple[str, str | None] | None:
-    """(message, hint) when the reference or its params are wrong, None when fine."""
+    """(message, hint) when the reference or its params are wrong, None when fine.
+
+    `store` is the run environment's store (None: unknown, not checked): remote scores
+    (`langfuse:<score>`) exist only where runs are recorded in Langfuse.
+    """
     use = ref.use
+    if use.startswith("langfuse:"):
+        try:
+            validate_reference(use, ref.params)
+        except EvaluatorConfigError as exc:
+            return str(exc), exc.hint
+        if store is not None and store != "langfuse":
+            return (
+                f"'{use}' is a score Langfuse computes, but the run's environment has "
+                f"store: {store}",
+                "run it in an environment with store: langfuse, or use a local evaluator",
+            )
+        return None
     if use.startswith("autoevals:"):
         scorer = use.split(":", 1)[1]
         known = AUTOEVALS_OFFLINE + AUTOEVALS_LLM

@@ -447,13 +447,23 @@ class _Resolver:
         env: str,
         evaluators: Sequence[EvaluatorRef] = (),
         at: tuple[str, ...] = ("spec", "evaluators"),
+        *,
+        remote: bool = True,
     ) -> None:
         self.ref(spec, ("spec", "agent"), "Agent", agent)
         self.ref(spec, ("spec", "environment"), "Environment", env)
         env_spec = self.ws.environments.get(env)
         judge = None if env_spec is None else env_spec.doc.spec.judge is not None
+        store = None if env_spec is None else env_spec.doc.spec.store
         for i, ev in enumerate(evaluators):
-            problem = check_evaluator(ev, self.ws.root, judge_configured=judge)
+            if not remote and ev.use.startswith("langfuse:"):
+                problem: tuple[str, str | None] | None = (
+                    f"'{ev.use}' is a score Langfuse computes after a run is recorded; a "
+                    "LoadTest grades its responses locally, under load",
+                    "wait for remote scores in a QualityGate, or grade with a local evaluator",
+                )
+            else:
+                problem = check_evaluator(ev, self.ws.root, judge_configured=judge, store=store)
             if problem:
                 self.error(spec, (*at, i, "use"), problem[0], problem[1])
 
@@ -553,7 +563,12 @@ class _Resolver:
         s = lt.doc.spec
         t: Spec[Document] = lt
         self.run_common(
-            t, s.agent, s.environment, s.grading.evaluators, ("spec", "grading", "evaluators")
+            t,
+            s.agent,
+            s.environment,
+            s.grading.evaluators,
+            ("spec", "grading", "evaluators"),
+            remote=False,
         )
         if (
             s.agent in self.ws.agents

@@ -159,6 +159,9 @@ def render_markdown(run: EvalRun) -> str:
             f"**{run.best.name}** ({run.best.label}). Write it back into the Agent spec with "
             f"`agentops experiment apply-best {run.name} --write`.",
         ]
+    if run.langfuse:
+        links = ", ".join(f"[{n}]({u})" for n, u in sorted(run.langfuse.items()))
+        lines += ["", f"Langfuse dataset runs: {links}"]
     lines += ["", f"<sub>run `{run.run_id}` · agent digest `{run.agent_digest}` · dataset "
               f"digest `{run.dataset_digest}`</sub>", ""]  # fmt: skip
     return "\n".join(lines)

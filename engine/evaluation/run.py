@@ -60,6 +60,8 @@ class EvalRun:
     timings: dict[str, float] = field(default_factory=dict)
     #: files written for this run: {"markdown": path, "html": path}
     reports: dict[str, str] = field(default_factory=dict)
+    #: `store: langfuse`: variant name -> URL of its Langfuse dataset run
+    langfuse: dict[str, str] = field(default_factory=dict)
 
     @property
     def ranked(self) -> list[VariantRun]:

@@ -9,8 +9,9 @@ worker thread. Order of work, and why:
 3. per variant, one after another: deploy it as an ephemeral agent, run every item x
    repetition concurrently, tear it down (in `finally`: also on errors and on Ctrl-C, which
    reaches this thread as `ctx.cancel`);
-4. aggregate, rank (experiment) or judge the thresholds (gate), write the reports, store
-   everything, print the terminal table.
+4. aggregate; the provider then records the run in Langfuse when the environment has
+   `store: langfuse` (and folds in remote `langfuse:<score>` scores, `remote`), then `judge`
+   ranks (experiment) or applies the thresholds (gate), and the reports are written.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from engine.evaluation.ephemeral import EphemeralAgents, judge_config, reap_left
 from engine.evaluation.gate import evaluate_gate
 from engine.evaluation.matrix import Variant, agent_variant, expand_matrix
 from engine.evaluation.progress import ProgressBoard
+from engine.evaluation.remote import RemoteEvaluator, split_refs
 from engine.evaluation.results import (
     EvaluatorInfo,
     aggregate,
@@ -52,7 +54,7 @@ from engine.providers.local_runtime import LocalRuntimeProvider
 from engine.schema import EvaluatorRef, ExperimentSpec, QualityGateSpec
 from engine.state.model import now_iso
 
-__all__ = ["Cancelled", "RunPlan", "execute", "new_run_id", "prepare"]
+__all__ = ["Cancelled", "RunPlan", "execute", "judge", "new_run_id", "prepare"]
 
 
 @dataclass
@@ -65,6 +67,8 @@ class RunPlan:
     evaluators: list[Evaluator]
     infos: list[EvaluatorInfo]
     items: list[LoadedItem]
+    #: `langfuse:<score>` evaluators: scored in Langfuse after the run is recorded
+    remote: list[RemoteEvaluator]
 
     @property
     def address(self) -> str:
@@ -132,8 +136,16 @@ def prepare(node: GraphNode, inputs: RunInputs, ctx: Context) -> RunPlan:
     items = list(ws.items.get(spec.dataset, []))
     if not items:
         raise PermanentError(f"{where}: dataset '{spec.dataset}' has no items")
-    evaluators = build_evaluators(spec.evaluators, ctx, spec.environment, where)
-    return RunPlan(node, spec, variants, evaluators, infos, items)
+    local, remote = split_refs(spec.evaluators)
+    store = ws.environments[spec.environment].doc.spec.store
+    if remote and store != "langfuse":
+        raise PermanentError(
+            f"{where}: '{remote[0].score}' is a Langfuse score, but environment "
+            f"'{spec.environment}' has store: {store}",
+            hint="run it in an environment with store: langfuse",
+        )
+    evaluators = build_evaluators(local, ctx, spec.environment, where)
+    return RunPlan(node, spec, variants, evaluators, infos, items, remote)
 
 
 async def _unless_cancelled(work: Awaitable[object], cancel: threading.Event) -> None:
@@ -187,7 +199,8 @@ def execute(
     runtime: LocalRuntimeProvider,
     board: ProgressBoard,
 ) -> EvalRun:
-    """Deploy, answer, score and tear down every variant; returns the unsaved run."""
+    """Deploy, answer, score and tear down every variant; returns the unsaved, unjudged run
+    (remote scores may still be folded in before `judge`)."""
     started_at, t0 = now_iso(), time.monotonic()
     timings = {"deploy": 0.0, "cases": 0.0, "teardown": 0.0}
     stale = reap_leftovers(ctx.workspace_id, plan.address)
@@ -241,11 +254,10 @@ def execute(
         variants=results,
         timings={**timings, "total": time.monotonic() - t0},
     )
-    _judge(run, spec)
     return run
 
 
-def _judge(run: EvalRun, spec: ExperimentSpec | QualityGateSpec) -> None:
+def judge(run: EvalRun, spec: ExperimentSpec | QualityGateSpec) -> None:
     """Rank the variants (experiment) or apply the thresholds (gate); sets run.status."""
     if isinstance(spec, ExperimentSpec):
         metric, goal = spec.objective.metric, spec.objective.goal

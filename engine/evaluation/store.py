@@ -60,6 +60,7 @@ _META_KEYS = (
     "max_errors",
     "timings",
     "reports",
+    "langfuse",
 )
 
 
@@ -238,4 +239,5 @@ def _build(
         max_errors=meta.get("max_errors"),
         timings=meta.get("timings") or {},
         reports=meta.get("reports") or {},
+        langfuse=meta.get("langfuse") or {},
     )

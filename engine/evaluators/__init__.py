@@ -35,6 +35,7 @@ from engine.evaluators.registry import (
     default_name,
     describe_params,
     evaluator_code_digest,
+    is_remote,
     validate_reference,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "describe_params",
     "evaluate_safely",
     "evaluator_code_digest",
+    "is_remote",
     "percentile",
     "summarize",
     "validate_reference",

@@ -16,9 +16,18 @@ from typing import Literal
 
 from engine.diagnostics import did_you_mean
 from engine.evaluators.base import EvaluatorConfigError
+from engine.schema.base import InvalidValue, parse_duration
 
 ParamKind = Literal[
-    "string", "number", "integer", "boolean", "choice", "string-list", "choice-scores", "json"
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "choice",
+    "string-list",
+    "choice-scores",
+    "json",
+    "duration",
 ]
 
 
@@ -97,6 +106,12 @@ def _check(spec: ParamSpec, value: object) -> str | None:
     kind = spec.kind
     if kind == "json":
         return None
+    if kind == "duration":
+        try:
+            seconds = parse_duration(value)
+        except InvalidValue as exc:
+            return f"{exc} ({exc.hint})" if exc.hint else str(exc)
+        return _check_range(spec, seconds)
     if kind in ("string", "choice"):
         if not isinstance(value, str) or not value:
             return f"must be a non-empty string, got {value!r}"
@@ -153,6 +168,8 @@ def _check_range(spec: ParamSpec, value: float) -> str | None:
 
 
 def _coerce(spec: ParamSpec, value: object) -> object:
+    if spec.kind == "duration":
+        return parse_duration(value)
     if spec.kind == "number" and isinstance(value, int | float):
         return float(value)
     if spec.kind == "integer" and isinstance(value, int | float):

@@ -7,7 +7,10 @@ anything heavy. A reference is one of
 * a built-in name: ``trajectory``, ``search_term``, ``facts``, ``refusal``, ``latency``;
 * ``autoevals:<Scorer>``, e.g. ``autoevals:Factuality`` (LLM scorers need a judge);
 * a custom function ``<file>.py:<function>`` relative to the workspace, by convention
-  ``evaluators/<file>.py:<function>`` (see `engine.evaluators.custom` for the signature).
+  ``evaluators/<file>.py:<function>`` (see `engine.evaluators.custom` for the signature);
+* ``langfuse:<score name>``: a *remote* score Langfuse's own evaluators (LLM-as-a-judge,
+  annotation queues) put on a recorded run. Nothing is built locally for it: the runner
+  records the run in Langfuse and waits for the score (`engine.providers.langfuse_remote_scores`).
 
 Built-in evaluator modules are imported when first built; autoevals, openai and wordllama
 only when an evaluator that needs them is built, never at import time.
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from engine.evaluators.trajectory import Mode as TrajectoryMode
 
 AUTOEVALS_PREFIX = "autoevals:"
+REMOTE_PREFIX = "langfuse:"
 
 JudgeUse = Literal["never", "optional", "required"]
 
@@ -170,13 +174,42 @@ BUILTIN_EVALUATORS: Mapping[str, BuiltinInfo] = MappingProxyType(
 AUTOEVALS_LLM_SCORERS: tuple[str, ...] = tuple(LLM_SCORER_CHOICES)
 AUTOEVALS_HEURISTIC_SCORERS: tuple[str, ...] = HEURISTIC_SCORERS
 
-RefKind = Literal["builtin", "autoevals", "custom"]
+#: params of a `langfuse:<score>` reference (how long and how to wait for the score)
+REMOTE_PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec(
+        "timeout",
+        "duration",
+        "how long to wait for the score on every answered item after the run was recorded; "
+        "items still unscored then count as errors (0)",
+        default=600.0,
+        minimum=0.0,
+    ),
+    ParamSpec(
+        "poll_interval",
+        "duration",
+        "time between two reads of the run's scores",
+        default=10.0,
+        minimum=0.1,
+    ),
+    ParamSpec(
+        "source",
+        "choice",
+        "who puts the score on the traces: EVAL (Langfuse evaluators), ANNOTATION (people, "
+        "e.g. an annotation queue) or API",
+        default="EVAL",
+        choices=("EVAL", "ANNOTATION", "API"),
+    ),
+)
+
+RefKind = Literal["builtin", "autoevals", "custom", "remote"]
 
 
 def ref_kind(ref: str) -> RefKind:
     """Classify a reference by its shape (does not check that it exists)."""
     if ref.startswith(AUTOEVALS_PREFIX):
         return "autoevals"
+    if ref.startswith(REMOTE_PREFIX):
+        return "remote"
     if parse_ref(ref) is not None:
         return "custom"
     return "builtin"
@@ -187,9 +220,16 @@ def default_name(ref: str) -> str:
     kind = ref_kind(ref)
     if kind == "autoevals":
         return ref[len(AUTOEVALS_PREFIX) :]
+    if kind == "remote":
+        return ref[len(REMOTE_PREFIX) :]
     if kind == "custom":
         return ref.rpartition(":")[2]
     return ref
+
+
+def is_remote(ref: str) -> bool:
+    """A `langfuse:<score>` reference: computed in Langfuse, awaited by the runner."""
+    return ref_kind(ref) == "remote"
 
 
 def describe_params(ref: str) -> tuple[ParamSpec, ...] | None:
@@ -200,6 +240,8 @@ def describe_params(ref: str) -> tuple[ParamSpec, ...] | None:
     kind = ref_kind(ref)
     if kind == "custom":
         return None
+    if kind == "remote":
+        return REMOTE_PARAMS
     if kind == "autoevals":
         return scorer_params(_autoevals_scorer(ref))
     return _builtin(ref).params
@@ -222,6 +264,13 @@ def validate_reference(
         if not parsed.function.isidentifier():
             raise EvaluatorConfigError(f"'{parsed.function}' in '{ref}' is not a function name")
         return dict(params)
+    if kind == "remote":
+        if not ref[len(REMOTE_PREFIX) :].strip():
+            raise EvaluatorConfigError(
+                f"'{ref}' names no score",
+                hint="use langfuse:<score name>, e.g. langfuse:helpfulness",
+            )
+        return validate_params(ref, REMOTE_PARAMS, params)
     if kind == "autoevals":
         scorer = _autoevals_scorer(ref)
         values = validate_params(ref, scorer_params(scorer), params)
@@ -253,6 +302,11 @@ def build_evaluator(
     kind = ref_kind(ref)
     if kind == "custom":
         return build_custom(ref, params, workspace=workspace, name=label)
+    if kind == "remote":
+        raise EvaluatorConfigError(
+            f"'{ref}' is scored in Langfuse, not locally",
+            hint="the runner waits for remote scores after recording the run (is_remote())",
+        )
     values = validate_reference(ref, params, judge_configured=judge is not None)
     if kind == "autoevals":
         scorer = _autoevals_scorer(ref)
@@ -339,6 +393,7 @@ def evaluator_code_digest(ref: str, workspace: Path) -> str:
 
     Custom functions: the file's bytes. Built-ins: the engine version and the name.
     autoevals scorers: the engine version, the installed autoevals version and the scorer.
+    Remote scores: the reference (what computes them lives in Langfuse, out of our sight).
     """
     kind = ref_kind(ref)
     if kind == "custom":
@@ -348,6 +403,8 @@ def evaluator_code_digest(ref: str, workspace: Path) -> str:
     if kind == "autoevals":
         scorer = _autoevals_scorer(ref)
         text = f"agentops {_version('agentops')}\0autoevals {_version('autoevals')}\0{scorer}"
+    elif kind == "remote":
+        text = f"agentops remote score\0{ref}"
     else:
         _builtin(ref)
         text = f"agentops {_version('agentops')}\0builtin:{ref}"

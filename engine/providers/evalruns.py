@@ -10,6 +10,10 @@ planner relies on:
   in a `promotes:` environment is unblocked only by a succeeded gate with that digest;
 * a gate that misses a threshold returns `status="failed"` and a message naming each miss,
   so the applier exits non-zero and the promotion is skipped (prd keeps its version).
+
+When the run's environment has `store: langfuse` the run is also recorded there (one
+dataset run per variant, `engine.providers.langfuse_evalrun`), and remote `langfuse:<score>`
+evaluators are awaited and folded in before the gate judges.
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from engine.addresses import Address
 from engine.digests import digest_of
 from engine.errors import AgentOpsError
 from engine.evaluation.progress import ProgressBoard
+from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
-from engine.evaluation.runner import Cancelled, execute, prepare, report_paths
+from engine.evaluation.runner import Cancelled, RunPlan, execute, judge, prepare, report_paths
 from engine.evaluation.store import EvalStore
 from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs, RunResult
@@ -32,6 +37,9 @@ from engine.providers.local_runtime import LocalRuntimeProvider
 from engine.providers.local_store import LocalStore
 from engine.providers.runs import run_inputs
 from engine.state.model import RunRecord
+
+if TYPE_CHECKING:
+    from engine.providers.langfuse_runs import LangfuseRunRecorder
 
 
 class LocalEvalProvider:
@@ -68,23 +76,74 @@ class LocalEvalProvider:
         self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
     ) -> RunResult:
         failed: dict[str, Any] = {"agent_digest": inputs.attrs.get("agent_digest")}
+        interrupted = "interrupted; every ephemeral agent of the run was stopped"
         try:
             plan = prepare(node, inputs, ctx)
+            # `store: langfuse`: the keys are resolved and checked now, before any deploy
+            recorder = self._recorder(ctx, plan.env)
             # One evaluation at a time: an experiment's deploys running next to a gate would
             # eat the CPU the gate's agent needs, and its latency checks would measure that.
             with self._run_lock:
                 run = execute(plan, inputs, ctx, self.runtime, self.board)
         except Cancelled:
-            return RunResult(
-                "failed", failed, "interrupted; every ephemeral agent of the run was stopped"
-            )
+            return RunResult("failed", failed, interrupted)
         except AgentOpsError as exc:
-            return RunResult("failed", failed, f"{exc} ({exc.hint})" if exc.hint else str(exc))
+            return RunResult("failed", failed, _message(exc))
+        not_recorded = None
+        if recorder is not None:
+            not_recorded = self._record(run, plan, ctx, recorder)
+            if ctx.cancel.is_set():
+                return RunResult("failed", failed, interrupted)
+        judge(run, plan.spec)
+        if not_recorded is not None:
+            # The run and its report are kept locally; Langfuse misses it, so it is not a
+            # success: the next apply runs it again (and records it).
+            run.status = "failed"
+            run.message = (f"{run.message}; " if run.message else "") + (
+                f"the run was not recorded in Langfuse: {not_recorded}"
+            )
         self.publish(run, ctx)
         message = run.message
         if message is not None:
             message += f" — report: {run.reports['markdown']}"
         return RunResult(run.status, summarize(run), message)
+
+    def _recorder(self, ctx: Context, env: str) -> LangfuseRunRecorder | None:
+        if ctx.workspace.environments[env].doc.spec.store != "langfuse":
+            return None
+        from engine.providers.langfuse_runs import LangfuseRunRecorder
+
+        return LangfuseRunRecorder.for_environment(ctx, env)
+
+    def _record(
+        self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder
+    ) -> str | None:
+        """Record the run in Langfuse and fold in remote scores; the error message, if any."""
+        from engine.providers.langfuse_evalrun import record_eval_run
+
+        try:
+            summaries = record_eval_run(
+                run,
+                ctx,
+                recorder=recorder,
+                remote=plan.remote,
+                cancel=ctx.cancel,
+                on_wait=self.board.print,
+            )
+        except AgentOpsError as exc:
+            if plan.remote:  # without the remote scores the gate cannot judge
+                for v in run.variants:
+                    fold(v, plan.remote, {}, run.evaluators)
+            return _message(exc)
+        run.langfuse = {v.name: s.url for v, s in zip(run.variants, summaries, strict=True)}
+        for v, s in zip(run.variants, summaries, strict=True):
+            self.board.print(f"{run.address} {v.name}: Langfuse dataset run {s.url}")
+            if s.missing:
+                self.board.print(
+                    f"{run.address}: {len(s.missing)} input(s) had no result; recorded in "
+                    f"Langfuse as errors scoring 0"
+                )
+        return None
 
     def publish(self, run: EvalRun, ctx: Context) -> None:
         """Reports on disk, everything in the store, the table on the terminal."""
@@ -99,6 +158,10 @@ class LocalEvalProvider:
         with self._write_lock:
             self.store.save(run)
         self.board.print(*renderables(run))
+
+
+def _message(exc: AgentOpsError) -> str:
+    return f"{exc} ({exc.hint})" if exc.hint else str(exc)
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -119,6 +182,8 @@ def summarize(run: EvalRun) -> dict[str, Any]:
         "report": dict(run.reports),
         "seconds": {k: round(v, 2) for k, v in run.timings.items()},
     }
+    if run.langfuse:
+        out["langfuse"] = dict(run.langfuse)
     rows = [_row(v) for v in run.ranked]
     if run.kind == "Experiment":
         best = run.best

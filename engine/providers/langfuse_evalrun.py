@@ -5,7 +5,7 @@ Pipeline role: the one call the evaluation provider needs when the run's environ
 the local store:
 
     if ctx.workspace.environments[run.env].doc.spec.store == "langfuse":
-        record_eval_run(run, ctx, recorder=recorder)   # recorder opened before deploying
+        record_eval_run(run, ctx, recorder=recorder, remote=plan.remote)  # opened before deploying
 
 Each variant becomes one Langfuse dataset run named after the address, the variant and the
 agent digest (`langfuse_runs.run_name`); every case is a trace linked to its dataset item
@@ -15,13 +15,23 @@ the runner's data model only (`engine.evaluation.run`), never changes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 
+from engine.evaluation.remote import RemoteEvaluator, fold
 from engine.evaluation.results import VariantAggregate
-from engine.evaluation.run import EvalRun
+from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluators import Score
 from engine.providers.base import Context
-from engine.providers.langfuse_runs import LangfuseRunRecorder, RunSummary, ScoreInput, run_name
+from engine.providers.langfuse_remote_scores import wait_for_remote_scores
+from engine.providers.langfuse_runs import (
+    DatasetRunRecording,
+    LangfuseRunRecorder,
+    RunSummary,
+    ScoreInput,
+    run_name,
+)
 
 
 def scores_of(scores: Iterable[Score]) -> list[ScoreInput]:
@@ -51,21 +61,35 @@ def aggregates_of(agg: VariantAggregate) -> dict[str, float | None]:
 
 
 def record_eval_run(
-    run: EvalRun, ctx: Context, *, recorder: LangfuseRunRecorder | None = None
+    run: EvalRun,
+    ctx: Context,
+    *,
+    recorder: LangfuseRunRecorder | None = None,
+    remote: Sequence[RemoteEvaluator] = (),
+    cancel: threading.Event | None = None,
+    on_wait: Callable[[str], None] = lambda _msg: None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[RunSummary]:
-    """One Langfuse dataset run per variant; flushed before returning."""
+    """One Langfuse dataset run per variant; remote scores awaited and folded; flushed.
+
+    Order: every variant's cases are recorded (traces + local scores), then - when the run
+    has `langfuse:<score>` evaluators - the traces are flushed and each remote score is
+    awaited (one deadline per evaluator, `timeout` after the flush, shared by the variants)
+    and folded into the cases (`engine.evaluation.remote.fold`, which re-aggregates), and
+    only then are the run-level aggregates sent, so they include the remote scores.
+    """
     recorder = recorder or LangfuseRunRecorder.for_environment(ctx, run.env)
     items = ctx.workspace.items.get(run.dataset, [])
     by_id = {i.id: i for i in items}
     labels = [e.label for e in run.evaluators]
-    summaries = []
+    recordings: list[tuple[VariantRun, DatasetRunRecording]] = []
     for v in run.variants:
         recording = recorder.start_run(
             dataset=run.dataset,
             run_name=run_name(run.address, v.name, v.agent_digest, run.run_id),
             items=items,
             repetitions=run.repetitions,
-            score_names=labels,
+            score_names=[x for x in labels if x not in {r.label for r in remote}],
             description=f"{run.kind} {run.address}, variant {v.name} ({v.label or 'base'})",
             metadata={
                 "address": run.address,
@@ -91,6 +115,30 @@ def record_eval_run(
                 usage=c.usage,
                 repetition=c.repetition,
             )
-        summaries.append(recording.finish(aggregates_of(v.aggregate)))
+        recording.record_missing()
+        recordings.append((v, recording))
+    if remote:
+        recorder.flush()  # the judges can only score traces Langfuse has
+        started = clock()
+        for v, recording in recordings:
+            values: dict[str, dict[tuple[str, int], float]] = {}
+            for ev in remote:
+                left = max(0.0, started + ev.timeout - clock())
+                on_wait(
+                    f"{run.address} {v.name}: waiting for Langfuse score '{ev.score}' "
+                    f"on {len(v.cases)} trace(s) (at most {left:.0f}s)"
+                )
+                got = wait_for_remote_scores(
+                    recording,
+                    [ev.score],
+                    timeout=left,
+                    poll_interval=ev.poll_interval,
+                    source=ev.source,
+                    cancel=cancel,
+                    clock=clock,
+                )
+                values[ev.score] = got.values[ev.score]
+            fold(v, remote, values, run.evaluators)
+    summaries = [rec.finish(aggregates_of(v.aggregate)) for v, rec in recordings]
     recorder.flush()
     return summaries

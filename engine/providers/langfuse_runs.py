@@ -191,14 +191,17 @@ class LangfuseRunRecorder:
         trajectory: Sequence[Mapping[str, Any]] = (),
         usage: Mapping[str, int] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
     ) -> str:
-        """One trace outside any dataset run (a load test's request), grouped by session."""
+        """One trace outside any dataset run (a load test's request), grouped by session.
+
+        `trace_id` (32 hex, e.g. seeded by run and request) makes re-sending idempotent."""
         from langfuse import propagate_attributes
 
         env = self.env if len(self.env) <= 40 and not self.env.startswith("langfuse") else None
         with propagate_attributes(session_id=session_id[:200], trace_name=name, environment=env):
             trace_id, _ = trace_invocation(
-                self.client, None, name, input=input, output=output, latency_ms=latency_ms,
+                self.client, trace_id, name, input=input, output=output, latency_ms=latency_ms,
                 error=error, trajectory=trajectory, usage=usage, metadata=dict(metadata or {}),
                 experiment=None,
             )  # fmt: skip
@@ -218,6 +221,7 @@ class DatasetRunRecording:
     metadata: dict[str, Any]
     recorded: dict[tuple[str, int], bool] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _missing: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         project = self.recorder.conn.project.id
@@ -303,8 +307,8 @@ class DatasetRunRecording:
                 out[name] = (name, 0.0, why)
         return list(out.values())
 
-    def finish(self, aggregates: Mapping[str, float | None] | None = None) -> RunSummary:
-        """Record inputs that got no result as errors scoring 0, then the run-level scores."""
+    def record_missing(self) -> list[tuple[str, int]]:
+        """Record inputs that got no result as errors scoring 0 (idempotent); returns them."""
         expected = [(i.id, r) for r in range(self.repetitions) for i in self.items]
         with self._lock:
             missing = [k for k in expected if k not in self.recorded]
@@ -318,6 +322,13 @@ class DatasetRunRecording:
                 error="no result was recorded for this input",
                 repetition=rep,
             )
+        self._missing.extend(missing)
+        return missing
+
+    def finish(self, aggregates: Mapping[str, float | None] | None = None) -> RunSummary:
+        """Record inputs that got no result as errors scoring 0, then the run-level scores."""
+        self.record_missing()
+        expected = self.repetitions * len(self.items)
         for name, value in sorted((aggregates or {}).items()):
             if value is None or not math.isfinite(value):
                 continue
@@ -337,9 +348,9 @@ class DatasetRunRecording:
             run_name=self.run_name,
             experiment_id=self.experiment_id,
             dataset_id=self.dataset_id,
-            expected=len(expected),
+            expected=expected,
             recorded=len(self.recorded),
             failed=failed,
-            missing=[f"{i}#{r}" for i, r in missing],
+            missing=[f"{i}#{r}" for i, r in self._missing],
             url=self.url,
         )

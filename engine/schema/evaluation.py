@@ -19,7 +19,8 @@ class Threshold(SpecModel):
 
 
 class EvaluatorRef(SpecModel):
-    """`use:` a built-in (`facts`), `autoevals:<Scorer>`, or `evaluators/<file>.py:<fn>`."""
+    """`use:` a built-in (`facts`), `autoevals:<Scorer>`, `evaluators/<file>.py:<fn>`, or
+    `langfuse:<score>` (a score Langfuse computes on the recorded run; `store: langfuse`)."""
 
     use: str = Field(min_length=1)
     #: the name scores are reported under; defaults to `use` (the function name for paths)
@@ -48,7 +49,9 @@ class EvaluatorRef(SpecModel):
             return self.name
         if ":" in self.use and self.use.endswith(".py") is False and "/" in self.use:
             return self.use.rsplit(":", 1)[1]
-        return self.use.split(":", 1)[1] if self.use.startswith("autoevals:") else self.use
+        if self.use.startswith(("autoevals:", "langfuse:")):
+            return self.use.split(":", 1)[1]
+        return self.use
 
 
 class LatencyLimits(SpecModel):

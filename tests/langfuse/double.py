@@ -15,7 +15,10 @@ and records every request, so tests assert what actually went over the wire:
 
 Test hooks: `throttle(path, times, retry_after)` answers the next matching requests with
 429, `edit_item`/`add_item` change data behind the engine's back, `add_remote_score` plays a
-Langfuse-side LLM judge.
+Langfuse-side LLM judge, and `judge(name, fn, delay)` plays a Langfuse evaluator configured
+on experiments: every new experiment trace (its root span `experiment-item-run`, with
+`langfuse.experiment.id`, not level ERROR) gets the score `fn(spans of the trace)` `delay`
+seconds after it arrived.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import gzip
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -90,6 +94,8 @@ class LangfuseDouble:
     spans: list[Span] = field(default_factory=list)
     throttles: list[Throttle] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: score name -> (fn(spans of one trace) -> value, delay in seconds)
+    judges: dict[str, tuple[Callable[[list[Span]], float], float]] = field(default_factory=dict)
 
     def start(self) -> LangfuseDouble:
         double = self
@@ -128,6 +134,27 @@ class LangfuseDouble:
             iid = str(uuid.uuid4())
             self.items[iid] = _item(iid, ds, {"input": input, "expectedOutput": expected})
             return iid
+
+    def judge(self, name: str, fn: Callable[[list[Span]], float], delay: float = 0.2) -> None:
+        self.judges[name] = (fn, delay)
+
+    def _judge_new(self, spans: list[Span]) -> None:
+        for root in spans:
+            attrs = root.attributes
+            if "langfuse.experiment.id" not in attrs or root.name != "experiment-item-run":
+                continue
+            if attrs.get("langfuse.observation.level") == "ERROR":
+                continue  # Langfuse's evaluators skip failed traces too
+            for name, (fn, delay) in self.judges.items():
+
+                def later(trace: str = root.trace_id, name: str = name, fn: Any = fn) -> None:
+                    with self.lock:
+                        of_trace = [x for x in self.spans if x.trace_id == trace]
+                    self.add_remote_score(trace, name, float(fn(of_trace)))
+
+                timer = threading.Timer(delay, later)
+                timer.daemon = True
+                timer.start()
 
     def add_remote_score(self, trace_id: str, name: str, value: float) -> None:
         with self.lock:
@@ -384,6 +411,7 @@ class _Handler(BaseHTTPRequestHandler):
                     )
         with self.double.lock:
             self.double.spans.extend(spans)
+        self.double._judge_new(spans)
         data = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")

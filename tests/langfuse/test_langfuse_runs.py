@@ -290,6 +290,88 @@ def test_a_finished_eval_run_is_recorded_variant_by_variant(
     assert run_scores["facts"] == pytest.approx((0.8 + 0 + 0) / 3)
 
 
+def test_remote_scores_are_folded_into_the_run_before_its_aggregates_are_sent(
+    double: LangfuseDouble, synced: tuple[Workspace, Context], recorder: LangfuseRunRecorder
+) -> None:
+    from engine.evaluation.cases import CaseResult
+    from engine.evaluation.remote import RemoteEvaluator
+    from engine.evaluation.results import EvaluatorInfo, aggregate
+    from engine.evaluation.run import EvalRun, VariantRun
+    from engine.evaluators import Score
+    from engine.providers.langfuse_evalrun import record_eval_run
+
+    infos = [EvaluatorInfo("facts", "facts"), EvaluatorInfo("helpful", "langfuse:helpfulness")]
+    cases = [
+        CaseResult("q0", 0, 0, True, "a", None, 10.0, {}, [], {"facts": Score("facts", 1.0)}),
+        CaseResult("q1", 1, 0, True, "b", None, 10.0, {}, [], {"facts": Score("facts", 1.0)}),
+        CaseResult("q2", 2, 0, False, "", "HTTP 500", 1.0, {}, [], {"facts": Score("facts", 0.0)}),
+    ]
+    variant = VariantRun("base", "", {}, "a" * 16, "m", aggregate(cases, infos), cases)
+    run = EvalRun(
+        run_id="gate-1", address="qualitygate.g[tst]", kind="QualityGate", name="g", env="tst",
+        agent="docs", dataset="golden", status="succeeded", message=None, started_at="",
+        finished_at="", inputs_digest="i", agent_digest="a" * 16, dataset_digest="d",
+        repetitions=1, evaluators=infos, variants=[variant],
+    )  # fmt: skip
+
+    # the remote judge scores q0 in range and q1 out of range; q2 failed (never judged)
+    def judge(spans: list[Span]) -> float:
+        outputs = {s.attributes.get("langfuse.observation.output") for s in spans}
+        return 0.75 if outputs & {"a", '"a"'} else 4.0
+
+    double.judge("helpfulness", judge, delay=0.05)
+    remote = [RemoteEvaluator("helpful", "helpfulness", timeout=5, poll_interval=0.05,
+                              source="EVAL")]  # fmt: skip
+    waits: list[str] = []
+    [summary] = record_eval_run(
+        run, synced[1], recorder=recorder, remote=remote, on_wait=waits.append
+    )
+    assert waits == [
+        "qualitygate.g[tst] base: waiting for Langfuse score 'helpfulness' on 3 trace(s) "
+        "(at most 5s)"
+    ]
+    got = {c.item_id: c.scores["helpful"] for c in variant.cases}
+    assert list(variant.cases[0].scores) == ["facts", "helpful"]  # the spec's order
+    assert got["q0"].value == 0.75 and got["q0"].error is None
+    assert got["q1"].value is None and "outside [0, 1]" in str(got["q1"].error)
+    assert got["q2"].value == 0.0  # a failed call scores 0, as everywhere
+    assert variant.aggregate.evaluators["helpful"].mean == pytest.approx(0.75 / 3)
+    run_scores = {
+        s["name"]: s["value"]
+        for s in double.scores
+        if s.get("datasetRunId") == summary.experiment_id
+    }
+    assert run_scores["helpful"] == pytest.approx(0.75 / 3)  # sent after folding
+
+
+def test_a_remote_score_that_never_comes_is_an_error_at_the_timeout(
+    double: LangfuseDouble, synced: tuple[Workspace, Context], recorder: LangfuseRunRecorder
+) -> None:
+    from engine.evaluation.cases import CaseResult
+    from engine.evaluation.remote import RemoteEvaluator
+    from engine.evaluation.results import EvaluatorInfo, aggregate
+    from engine.evaluation.run import EvalRun, VariantRun
+    from engine.providers.langfuse_evalrun import record_eval_run
+
+    infos = [EvaluatorInfo("helpfulness", "langfuse:helpfulness")]
+    cases = [CaseResult("q0", 0, 0, True, "a", None, 10.0)]
+    variant = VariantRun("base", "", {}, "a" * 16, "m", aggregate(cases, infos), cases)
+    run = EvalRun(
+        run_id="gate-2", address="qualitygate.g[tst]", kind="QualityGate", name="g", env="tst",
+        agent="docs", dataset="golden", status="succeeded", message=None, started_at="",
+        finished_at="", inputs_digest="i", agent_digest="a" * 16, dataset_digest="d",
+        repetitions=1, evaluators=infos, variants=[variant],
+    )  # fmt: skip
+    remote = [RemoteEvaluator("helpfulness", "helpfulness", 0.3, 0.05, "EVAL")]
+    started = time.monotonic()
+    record_eval_run(run, synced[1], recorder=recorder, remote=remote)
+    assert time.monotonic() - started < 5
+    score = variant.cases[0].scores["helpfulness"]
+    assert score.value is None
+    assert score.error == "Langfuse gave no 'helpfulness' score (source EVAL) within 0.3s"
+    assert variant.aggregate.evaluator_errors == 1
+
+
 def test_scores_not_sent_are_kept_for_the_next_flush(
     double: LangfuseDouble, synced: tuple[Workspace, Context], recorder: LangfuseRunRecorder
 ) -> None:
