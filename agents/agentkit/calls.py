@@ -94,8 +94,13 @@ def _call_agentcore(
     arn: str, payload: dict[str, Any], session_id: str, qualifier: str = "DEFAULT"
 ) -> dict[str, Any]:
     import boto3  # lazy: only the AWS path needs it
+    from botocore.config import Config
 
-    client = boto3.client("bedrock-agentcore")
+    # An invocation is not idempotent (the callee may have run tools): never retried.
+    # botocore's `max_attempts` counts retries; `total_max_attempts` counts the first call.
+    client = boto3.client(
+        "bedrock-agentcore", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
     try:
         resp = client.invoke_agent_runtime(
             agentRuntimeArn=arn,

@@ -11,7 +11,7 @@ its code and message (no request parameters, so no payload, is echoed).
 
 Session ids must be 33-256 characters (AgentCore, enforced by botocore): `new_session_id()`
 makes them. No automatic retries: an invocation is not idempotent (the agent may have run
-tools), so botocore's `max_attempts` is 1 here.
+tools), so botocore's `total_max_attempts` is 1 here (its `max_attempts` counts retries).
 
 The data plane URL is botocore's usual one; tests (moto has no data plane) point it at a
 local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours natively.
@@ -84,7 +84,7 @@ class AgentCoreInvoker:
 
             config = Config(
                 region_name=self.region,
-                retries={"mode": "standard", "max_attempts": 1},
+                retries={"mode": "standard", "total_max_attempts": 1},
                 connect_timeout=min(self._timeout, 10.0),
                 read_timeout=self._timeout,
                 user_agent_extra="agentops",
