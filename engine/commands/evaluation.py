@@ -1,4 +1,8 @@
-"""`agentops report` and `agentops experiment apply-best`: reading and acting on run results."""
+"""`agentops report` and `agentops experiment apply-best`: reading and acting on run results.
+
+`report` covers every recorded run: Experiments and QualityGates (`EvalStore`) and LoadTests
+(`engine.providers.load_records`), which share the local store.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,20 @@ from engine.errors import UsageError
 
 if TYPE_CHECKING:
     from engine.evaluation.store import EvalStore
+    from engine.providers.local_store import LocalStore
 
 
 def register(sub: Any, add_global: AddGlobal) -> None:
     p = sub.add_parser(
-        "report", help="write the report of an Experiment or QualityGate run (HTML or markdown)"
+        "report",
+        help="write the report of an Experiment, QualityGate or LoadTest run (HTML or markdown)",
     )
     p.add_argument(
         "run",
         nargs="?",
         metavar="RUN_ADDRESS",
-        help="experiment.hpo[dev], qualitygate.release, or a run id (default: the newest run)",
+        help="experiment.hpo[dev], qualitygate.release, loadtest.soak[prd], or a run id "
+        "(default: the newest run)",
     )
     p.add_argument("--out", type=Path, help="file to write (default: .agentops/reports/<run>)")
     p.add_argument(
@@ -47,51 +54,113 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     b.set_defaults(handler=cmd_apply_best)
 
 
-def _eval_store(root: Path) -> EvalStore:
-    from engine.evaluation.store import EvalStore
-    from engine.providers.local_store import LocalStore
+def _store_path(root: Path, runs: str = "evaluation run") -> Path:
+    """The local store every run is recorded in; UsageError when nothing has run yet."""
     from engine.reconcile import state_dir
 
     path = state_dir(root) / "store.sqlite"
     if not path.is_file():
         raise UsageError(
-            f"no evaluation runs are recorded in {root} yet ({path} does not exist)",
-            hint="run `agentops apply` to run the Experiments and QualityGates",
+            f"no {runs}s are recorded in {root} yet ({path} does not exist)",
+            hint="run `agentops apply` to run the Experiments, QualityGates and LoadTests",
         )
-    return EvalStore(LocalStore(path))
+    return path
+
+
+def _eval_store(root: Path) -> EvalStore:
+    from engine.evaluation.store import EvalStore
+    from engine.providers.local_store import LocalStore
+
+    return EvalStore(LocalStore(_store_path(root)))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from engine.evaluation.report_html import render_html
-    from engine.evaluation.report_text import render_markdown
     from engine.reconcile import state_dir
 
-    store = _eval_store(args.workspace)
-    run_id = store.find(args.run)
-    if run_id is None:
-        raise UsageError(
-            f"no evaluation run matches '{args.run}'",
-            hint="use an address such as experiment.hpo[dev] or qualitygate.release, or a "
-            "run id from `agentops status`",
-        )
-    run = store.load(run_id)
     fmt = args.format
     if fmt is None:
         fmt = "markdown" if args.out is not None and args.out.suffix == ".md" else "html"
+    address, run_id, text = _report(args.workspace, args.run, fmt)
     out: Path = args.out or state_dir(args.workspace) / "reports" / f"{run_id}.{_SUFFIX[fmt]}"
     if not out.is_absolute():
         out = Path.cwd() / out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(run) if fmt == "html" else render_markdown(run), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the report to {out}: {exc.strerror or exc}",
+            hint="pass --out with a writable path",
+        ) from None
     if args.output == "json":
         import json
 
-        print(json.dumps({"run_id": run_id, "address": run.address, "file": str(out)}))
+        print(json.dumps({"run_id": run_id, "address": address, "file": str(out)}))
     else:
-        print(f"Wrote the {fmt} report of {run.address} (run {run_id}) to {out}")
+        print(f"Wrote the {fmt} report of {address} (run {run_id}) to {out}")
     return 0
 
 
+def _report(root: Path, what: str | None, fmt: str) -> tuple[str, str, str]:
+    """(address, run id, report text) of the run `what` names. Experiment and QualityGate
+    runs (`EvalStore`) and LoadTest runs (`load_records`) share the store; an address says
+    which, a run id or nothing (the newest run) looks in both."""
+    from engine.evaluation.report_html import render_html
+    from engine.evaluation.report_text import render_markdown
+    from engine.providers.load_records import find_run, run_report
+    from engine.providers.local_store import LocalStore
+
+    kind = what.split(".", 1)[0].lower() if what and "." in what else ""
+    store = LocalStore(_store_path(root, _RUNS.get(kind, "run")))
+    load = find_run(store, what) if kind not in ("experiment", "qualitygate") else None
+    eval_id = _eval_store(root).find(what) if kind != "loadtest" else None
+    run = _eval_store(root).load(eval_id) if eval_id is not None else None
+    if load is not None and (run is None or load["finished_at"] > run.finished_at):
+        return load["address"], load["run_id"], run_report(store, load["run_id"], fmt)
+    if run is not None:
+        return run.address, run.run_id, render_html(run) if fmt == "html" else render_markdown(run)
+    raise _no_run(store, what, kind)
+
+
+def _no_run(store: LocalStore, what: str | None, kind: str) -> UsageError:
+    from engine.diagnostics import nearest
+    from engine.providers.load_records import load_runs
+
+    if what is None:
+        return UsageError(
+            f"no runs are recorded in {store.path} yet",
+            hint="run `agentops apply` to run the Experiments, QualityGates and LoadTests",
+        )
+    hint = (
+        "use an address such as experiment.hpo[dev], qualitygate.release or "
+        "loadtest.soak[prd], or a run id from `agentops status`"
+    )
+    if kind == "loadtest":
+        addresses = sorted({r["address"] for r in load_runs(store)})
+        # compared by name: every address shares the `loadtest.` prefix and an `[env]`
+        by_name = {_name(a): a for a in addresses}
+        match = nearest(_name(what), by_name)
+        shown = ", ".join(addresses[:10]) + (", ..." if len(addresses) > 10 else "")
+        hint = (
+            f"did you mean '{by_name[match]}'?"
+            if match
+            else f"recorded load tests: {shown}"
+            if addresses
+            else "no LoadTest has run yet: run `agentops apply`"
+        )
+    return UsageError(f"no {_RUNS.get(kind, 'run')} matches '{what}'", hint=hint)
+
+
+def _name(address: str) -> str:
+    return address.split(".", 1)[-1].split("[", 1)[0]
+
+
+#: the kind in an address -> what its runs are called in messages
+_RUNS = {
+    "experiment": "evaluation run",
+    "qualitygate": "evaluation run",
+    "loadtest": "LoadTest run",
+}
 _SUFFIX = {"html": "html", "markdown": "md"}
 
 

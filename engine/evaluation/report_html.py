@@ -3,10 +3,13 @@
 Pipeline role: written next to the markdown report after every run and by
 `agentops report`. Sections: the outcome, the ranking (or the gate's checks), a variants x
 evaluators heat map (gate thresholds outlined), score distributions per evaluator with the
-thresholds drawn, the latency distribution with the gate's limits, and every case.
+thresholds drawn, the latency distribution with the gate's limits, and every case. `page`
+is the shell (head, CSS, `<main>`) that LoadTest reports (`engine.load.html`) share.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from engine.evaluation.report_text import (
     check_cells,
@@ -62,13 +65,22 @@ details summary{cursor:pointer;font-weight:600}
 """
 
 
-def render_html(run: EvalRun) -> str:
-    verdict = run.gate.verdict if run.gate else run.status
+def page(title: str, body: Iterable[str]) -> str:
+    """The page shell every HTML report shares (LoadTests' too): head, inline CSS, `<main>`."""
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>{esc(run.address)} — agentops report</title><style>{CSS}</style></head>",
+        f"<title>{esc(title)} — agentops report</title><style>{CSS}</style></head>",
         "<body><main>",
+        *body,
+        "</main></body></html>",
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def render_html(run: EvalRun) -> str:
+    verdict = run.gate.verdict if run.gate else run.status
+    parts = [
         f"<h1>{esc(run.kind)} <code>{esc(run.address)}</code>"
         f"<span class='badge {esc(verdict)}'>{esc(verdict)}</span></h1>",
         f"<p class='meta'>{esc(headline(run))}</p>",
@@ -82,9 +94,8 @@ def render_html(run: EvalRun) -> str:
         "<h2>Latency</h2>",
         f"<div class='card'>{_latency(run)}</div>",
         _cases(run),
-        "</main></body></html>",
     ]
-    return "\n".join(p for p in parts if p)
+    return page(run.address, parts)
 
 
 def _meta(run: EvalRun) -> str:
@@ -98,7 +109,17 @@ def _meta(run: EvalRun) -> str:
         f"<code>{esc(run.env)}</code> · {esc(run.started_at)} → {esc(run.finished_at)}"
         + (f" · {esc(took)}" if took else "")
         + "</p>"
+        + _langfuse(run)
     )
+
+
+def _langfuse(run: EvalRun) -> str:
+    if not run.langfuse:
+        return ""
+    links = " · ".join(
+        f"<a href='{esc(url)}'>{esc(name)}</a>" for name, url in sorted(run.langfuse.items())
+    )
+    return f"<p class='meta'>Langfuse dataset runs: {links}</p>"
 
 
 def _ranking(run: EvalRun) -> str:

@@ -1,9 +1,16 @@
-"""The HTML fragment of one load run: latency over time (inline SVG) and a per-prompt table.
+"""The HTML report of one load run: latency over time (inline SVG), SLOs, cold vs warm, prompts.
 
-Role: what `agentops report` embeds for LoadTests - a self-contained `<section>` with no
-script, no external asset and no stylesheet of its own beyond inline attributes, so it drops
-into any page. Entry point: `render_run`; from the store use
-`engine.providers.load_records.load_run_html(store, run_id)`.
+Role: what `LocustProvider` writes next to the markdown report after every run and what
+`agentops report loadtest.<name>` rewrites from the store. Rendered from the run's summary
+(`engine.load.analysis.analyze` plus the run's description) and its raw samples; nothing is
+measured here. Two entry points:
+
+* `render_page` - a standalone page in the evaluation reports' shell
+  (`engine.evaluation.report_html.page`: same CSS, no script, no external asset);
+* `render_run` - the same content as one `<section class="loadtest">` fragment, to embed in
+  another page (`engine.providers.load_records.load_run_html`).
+
+Every text that comes from data (prompt names, errors, the target) is escaped.
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from engine.load.analysis import Sample, timeline
-from engine.load.report import ms, rate
+from engine.evaluation.report_html import page
+from engine.load.analysis import SLO_FIELDS, Sample, timeline
+from engine.load.report import headline, ms, rate
 
 W, H, PAD = 640, 220, 40
+#: YAML name of an SLO (`p95Ms`) -> its unit ("ms", "req/s", "" for rates)
+UNITS = {yaml_name: unit for yaml_name, unit, _ in SLO_FIELDS.values()}
+LEFT = " class='l'"
 
 
 def _path(points: Sequence[tuple[float, float]]) -> str:
@@ -38,7 +49,8 @@ def latency_chart(samples: Sequence[Sample], buckets: int = 60) -> str:
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-        f'viewBox="0 0 {W} {H}" role="img" aria-label="latency over time">',
+        f'viewBox="0 0 {W} {H}" style="width:100%;max-width:{W}px;height:auto" role="img" '
+        'aria-label="latency over time">',
         f'<rect x="0" y="0" width="{W}" height="{H}" fill="#fff"/>',
         f'<line x1="{PAD}" y1="{H - PAD}" x2="{W - PAD}" y2="{H - PAD}" stroke="#999"/>',
         f'<line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{H - PAD}" stroke="#999"/>',
@@ -69,15 +81,24 @@ def latency_chart(samples: Sequence[Sample], buckets: int = 60) -> str:
     return "".join(parts)
 
 
-def prompt_table(per_prompt: Mapping[str, Mapping[str, Any]]) -> str:
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("prompt", "requests", "failed", "p50", "p95", "p99", "refusal", "answer")
+def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """First column left-aligned (a name), the others right-aligned (numbers)."""
+    th = "".join(f"<th{LEFT if i == 0 else ''}>{h}</th>" for i, h in enumerate(head))
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td{LEFT if i == 0 else ''}>{escape(str(c))}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
     )
-    rows = []
-    for name, m in per_prompt.items():
-        cells = (
-            escape(name),
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def group_table(groups: Mapping[str, Mapping[str, Any]], what: str) -> str:
+    """Per prompt or per tag: requests, failures, latency percentiles, graded rates."""
+    head = (what, "requests", "failed", "p50", "p95", "p99", "refusal rate", "answer rate")
+    rows = [
+        (
+            name,
             m["requests"],
             m["failed"],
             ms(m["p50_ms"]),
@@ -86,44 +107,146 @@ def prompt_table(per_prompt: Mapping[str, Mapping[str, Any]]) -> str:
             rate(m["refusal_rate"]),
             rate(m["answer_rate"]),
         )
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    body = "".join(rows)
+        for name, m in groups.items()
+    ]
+    return _table(head, rows)
+
+
+def prompt_table(per_prompt: Mapping[str, Mapping[str, Any]]) -> str:
+    return group_table(per_prompt, "prompt")
+
+
+def latency_table(summary: Mapping[str, Any]) -> str:
+    """Answered requests overall, cold (a session's first request) and warm (the rest)."""
+    o = summary["overall"]
+    rows: list[tuple[object, ...]] = [
+        ("all answered", o["requests"] - o["failed"], *map(ms, _q(o, "_ms")), ms(o["max_ms"]))
+    ]
+    for label, key in (("cold (first request of a session)", "cold"), ("warm", "warm")):
+        d = summary[key]
+        rows.append((label, d["n"], *map(ms, _q(d, "")), ms(d["max"])))
+    return _table(("", "answered", "p50", "p95", "p99", "max"), rows)
+
+
+def _q(d: Mapping[str, Any], suffix: str) -> tuple[float | None, ...]:
+    return tuple(d[f"p{q}{suffix}"] for q in (50, 95, 99))
+
+
+def _slo_value(value: float, unit: str) -> str:
+    """As the SLO messages word it (`engine.load.analysis`): sub-ms latencies to 1 µs."""
+    if unit == "ms":
+        return ms(value) if value >= 1 else f"{value:.3f} ms"
+    return f"{value:.1f} {unit}" if unit else f"{value:.3f}"
+
+
+def slo_table(slos: Sequence[Mapping[str, Any]]) -> str:
+    """Every SLO verdict with the measured value next to its limit."""
+    if not slos:
+        return "<p class='small'>No SLO is declared: the run passes when it produced requests.</p>"
+    rows = []
+    for r in slos:
+        unit = UNITS.get(str(r["slo"]).rsplit(".", 1)[-1], "")
+        limit = f"{float(r['limit']):g} {unit}" if unit else f"{float(r['limit']):.3f}"
+        measured = "—" if r["measured"] is None else _slo_value(float(r["measured"]), unit)
+        verdict = "pass" if r["ok"] else "fail"
+        rows.append(
+            f"<tr><td class='l'>{escape(str(r['slo']))}</td><td>{escape(limit)}</td>"
+            f"<td>{escape(measured)}</td><td class='l v-{verdict}'>{verdict}</td>"
+            f"<td class='l small'>{escape(str(r['message']))}</td></tr>"
+        )
     return (
-        f'<table class="load-prompts"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        "<table><thead><tr><th class='l'>SLO</th><th>limit</th><th>measured</th>"
+        f"<th class='l'>result</th><th class='l'>detail</th></tr></thead><tbody>{''.join(rows)}"
+        "</tbody></table>"
     )
+
+
+def _meta(run_id: str, summary: Mapping[str, Any]) -> str:
+    gen = summary.get("generator", {})
+    window = float(summary.get("window_s") or 0.0)
+    cpu = (
+        f"generator CPU {float(gen['cpu_max']) * 100:.0f} % of one core (busiest of "
+        f"{gen['processes']} process(es))"
+        if gen.get("processes")
+        else "generator CPU not sampled (the run was shorter than one sample)"
+    )
+    return (
+        f"<p class='meta'>{escape(headline(summary))}</p><p class='meta'>run "
+        f"<code>{escape(run_id)}</code> · target <code>{escape(str(summary.get('target')))}</code>"
+        f" · {escape(str(summary.get('load', '')))} · stopped by "
+        f"{escape(str(summary.get('stopped_by')))} after {window:.{1 if window >= 1 else 2}f} s "
+        f"of load · {cpu}</p>"
+    )
+
+
+def _sections(summary: Mapping[str, Any], samples: Sequence[Sample], h: str) -> list[str]:
+    notes = "".join(
+        f"<p class='v-fail'><b>Failed:</b> {escape(p)}</p>" for p in summary.get("problems", [])
+    ) + "".join(
+        f"<p class='v-inconclusive'><b>Warning:</b> {escape(w)}</p>"
+        for w in summary.get("warnings", [])
+    )
+    parts = [
+        f"<div class='card'>{notes}</div>" if notes else "",
+        f"<{h}>SLOs</{h}><div class='card'>{slo_table(summary.get('slos', []))}</div>",
+        f"<{h}>Latency over time</{h}><div class='card'>{latency_chart(samples)}"
+        "<p class='small'>answered requests per time bucket; failed requests are red ticks "
+        "and count in the error rate, not in the latency</p></div>",
+        f"<{h}>Cold and warm latency</{h}><div class='card'>{latency_table(summary)}</div>",
+        f"<{h}>Per prompt</{h}><div class='card'>"
+        f"{prompt_table(summary.get('per_prompt', {}))}</div>",
+    ]
+    if summary.get("per_tag"):
+        parts.append(
+            f"<{h}>Per tag</{h}><div class='card'>{group_table(summary['per_tag'], 'tag')}</div>"
+        )
+    if summary.get("errors"):
+        errors = _table(("error", "count"), list(summary["errors"].items()))
+        parts.append(f"<{h}>Errors</{h}><div class='card'>{errors}</div>")
+    if summary.get("grading"):
+        graded = [(n, f"{g['mean']:.3f}", g["graded"]) for n, g in summary["grading"].items()]
+        table = _table(("evaluator", "mean", "graded"), graded)
+        parts.append(f"<{h}>Grading (sampled)</{h}><div class='card'>{table}</div>")
+    return parts
+
+
+def _verdict(summary: Mapping[str, Any], status: str | None) -> tuple[str, str]:
+    """(CSS class, text) of the run's badge; the recorded status wins over the SLOs."""
+    if status is None:
+        ok = bool(summary.get("passed")) and not summary.get("problems")
+    else:
+        ok = status == "succeeded"
+    return ("pass", "passed") if ok else ("fail", "failed")
 
 
 def render_run(
-    address: str, run_id: str, summary: Mapping[str, Any], samples: Sequence[Sample]
+    address: str,
+    run_id: str,
+    summary: Mapping[str, Any],
+    samples: Sequence[Sample],
+    status: str | None = None,
 ) -> str:
-    passed = bool(summary.get("passed"))
-    slos = "".join(
-        f'<li style="color:{"#060" if r["ok"] else "#c00"}">{escape(r["message"])}</li>'
-        for r in summary.get("slos", [])
-    )
-    warnings = "".join(
-        f"<p><strong>Warning:</strong> {escape(w)}</p>" for w in summary.get("warnings", [])
-    )
+    """One `<section>` with the whole report, for embedding (classes of the shared CSS)."""
+    cls, text = _verdict(summary, status)
     return (
         f'<section class="loadtest" id="{escape(run_id)}">'
-        f"<h2>{escape(address)}: {'passed' if passed else 'failed'}</h2>"
-        f"<p>Run <code>{escape(run_id)}</code>, {escape(str(summary.get('load', '')))}.</p>"
-        f"{warnings}<ul>{slos}</ul>"
-        f"<h3>Latency over time</h3>{latency_chart(samples)}"
-        f"<h3>Per prompt</h3>{prompt_table(summary.get('per_prompt', {}))}"
-        "</section>"
+        f"<h2>LoadTest <code>{escape(address)}</code><span class='badge {cls}'>{text}</span></h2>"
+        f"{_meta(run_id, summary)}{''.join(_sections(summary, samples, 'h3'))}</section>"
     )
 
 
-def page(fragment: str, title: str) -> str:
-    """A self-contained page around fragments (written next to the markdown report)."""
-    style = (
-        "body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:24px auto;"
-        "padding:0 16px;color:#111}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}"
-        "td:first-child,th:first-child{text-align:left}"
-    )
-    return (
-        f'<!doctype html><html><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{style}</style></head><body>{fragment}</body></html>\n"
-    )
+def render_page(
+    address: str,
+    run_id: str,
+    summary: Mapping[str, Any],
+    samples: Sequence[Sample],
+    status: str | None = None,
+) -> str:
+    """The standalone page: the evaluation reports' shell around the same content."""
+    cls, text = _verdict(summary, status)
+    body = [
+        f"<h1>LoadTest <code>{escape(address)}</code><span class='badge {cls}'>{text}</span></h1>",
+        _meta(run_id, summary),
+        *_sections(summary, samples, "h2"),
+    ]
+    return page(address, body) + "\n"

@@ -2,7 +2,7 @@
 
 Role: render the summary `LocustProvider` returns (see `engine.load.analysis.analyze` plus the
 run's description) - nothing is computed here. rich is imported only when the terminal table
-is printed. The HTML fragment for `agentops report` is `engine.load.html`.
+is printed. The HTML report (page and fragment) is `engine.load.html`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def headline(s: Summary) -> str:
 def markdown(address: str, s: Summary) -> str:
     o = s["overall"]
     gen = s["generator"]
-    verdict = "passed" if s["passed"] else "FAILED"
+    problems = s.get("problems") or []  # recorded since reports name them; older runs lack it
+    verdict = "passed" if s["passed"] and not problems else "FAILED"
     lines = [
         f"# LoadTest {address}: {verdict}",
         "",
@@ -53,6 +54,7 @@ def markdown(address: str, s: Summary) -> str:
         f"{s['stopped_by']} after {s['window_s']:.1f} s of load.",
         "",
     ]
+    lines += [f"> **Failed:** {p}" for p in problems]
     lines += [f"> **Warning:** {w}" for w in s["warnings"]]
     lines += [
         "",
@@ -143,4 +145,6 @@ def print_summary(address: str, s: Summary) -> None:
         console.print(f"  {mark} {escape(r['message'])}")
     for w in s["warnings"]:
         console.print(f"  [yellow]warning:[/yellow] {escape(w)}")
-    console.print(f"  report: {s['report']}", markup=False)
+    paths = s["report"]
+    shown = " · ".join(paths.values()) if isinstance(paths, Mapping) else str(paths)
+    console.print(f"  report: {shown}", markup=False)

@@ -4,15 +4,20 @@ Role: what every simulated user does, in the Locust process only (`engine.load.r
 imports this after Locust). A user is one client *session*: it keeps one AgentCore session id,
 so its first request is the cold one (a new session, a new microVM in AgentCore) and the rest
 are warm. Each request is timed here with `time.perf_counter` (float ms, sub-millisecond),
-not with Locust's bucketed statistics, and handed to the `Recorder` as a sample: a list in
-`engine.load.config.SAMPLE_FIELDS` order (epoch start, latency ms, ok, HTTP status - 0 when no
-response came, error, prompt name, cold = first request of the session, session id,
-generator process, the answer truncated).
+not with Locust's bucketed statistics, and handed to the `Recorder`, which makes a sample of
+it: a list in `engine.load.config.SAMPLE_FIELDS` order (epoch start, latency ms, ok, HTTP
+status - 0 when no response came, error, prompt name, cold = first request of the session,
+session id, generator process, the answer truncated).
+
+What a user does per request is kept to what plain Locust does plus one tuple append (the
+`Recorder`'s raw `Entry`, a JSON answer still as bytes); the answers are read and the samples
+built when the recorder flushes, a batch at a time (`engine.load.answer.samples_of`).
+`bench/load_bench.py` measures what this costs against plain Locust.
 
 `RuntimeUser` speaks the local runtime contract over `FastHttpUser`. `AgentCoreUser` calls
-`invoke_agent_runtime` with boto3; it is written against the botocore model but NOT tested
-here yet (it is exercised when the AgentCore provider lands). boto3 may be imported in this
-process because Locust was imported (and gevent patched ssl) first.
+`invoke_agent_runtime` with boto3 (tests/load/test_agentcore_user.py runs it against a fake
+data plane). boto3 is imported only inside it, never at module import: it may be imported in
+this process only because Locust was imported (and gevent patched ssl) first.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import gevent
 from locust import FastHttpUser, User, task
 from locust.exception import StopUser
 
-from engine.load.answer import read_answer
+from engine.load.answer import HOLD_BODY_MAX, Answer, Entry, read_answer, samples_of, truncated
 from engine.load.config import PromptEntry, RunnerConfig
 from engine.load.shape import pacing
 
@@ -39,12 +44,24 @@ Sample = list[Any]  # in SAMPLE_FIELDS order
 
 
 class Recorder:
-    """Per process: the prompt rotation, the request budget, and where samples go."""
+    """Per process: the prompt rotation, the request budget, and where samples go.
 
-    def __init__(self, config: RunnerConfig, worker: str, sink: Callable[[Sample], None]) -> None:
+    Users `record` raw entries; `flush` turns them into samples and hands them to `sink` as
+    one batch. The owner flushes periodically; a full batch (`batch` entries) flushes at once.
+    """
+
+    def __init__(
+        self,
+        config: RunnerConfig,
+        worker: str,
+        sink: Callable[[list[Sample]], None],
+        batch: int = 2000,
+    ) -> None:
         self.config = config
         self.worker = worker
         self.sink = sink
+        self.batch = batch
+        self.entries: list[Entry] = []
         self.payloads = [(p, json.dumps({"prompt": p.prompt})) for p in config.prompts]
         # A random start per process so that workers do not all begin with the same prompt;
         # the rotation then gives every prompt the same share of the traffic.
@@ -72,9 +89,18 @@ class Recorder:
     def next_prompt(self) -> tuple[PromptEntry, str]:
         return self.payloads[next(self._next) % len(self.payloads)]
 
-    def record(self, sample: Sample) -> None:
+    def record(self, entry: Entry) -> None:
         self.inflight -= 1
-        self.sink(sample)
+        entries = self.entries
+        entries.append(entry)
+        if len(entries) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Every entry recorded so far, as samples, to the sink (nothing when there is none)."""
+        if self.entries:
+            entries, self.entries = self.entries, []
+            self.sink(samples_of(entries, self.worker, self.text_limit))
 
     def abort(self) -> None:
         self.inflight -= 1
@@ -121,12 +147,7 @@ class _AgentUser(User):
         except Exception as exc:  # noqa: BLE001 - one failed sample, never a dead user
             ok, status, text, err = False, 0, "", f"generator error: {type(exc).__name__}: {exc}"
         ms = (time.perf_counter() - t0) * 1000.0
-        # A list in SAMPLE_FIELDS order, not a dict: this runs for every request, and the
-        # generator must cost about what plain Locust costs (see bench/load_bench.py).
-        rec.record(
-            [started, ms, ok, status, err, prompt.name, self.first, self.session, rec.worker,
-             text[: rec.text_limit]]
-        )  # fmt: skip
+        rec.record((started, ms, status, (ok, text, err), prompt.name, self.first, self.session))
         self.first = False
 
     def call(
@@ -152,23 +173,48 @@ class RuntimeUser(FastHttpUser, _AgentUser):
             SESSION_HEADER: self.session,
         }
 
-    def call(
-        self, prompt: PromptEntry, payload: str, t0: float
-    ) -> tuple[bool, int, str, str | None]:
-        # No catch_response: Locust's own statistics then judge by HTTP status only (an error
-        # inside a 200 answer counts as a success there), but every request is cheaper, and
-        # the verdict that counts is ours, in the sample.
-        resp = self.client.post(self.path, data=payload, headers=self.headers, name=prompt.name)
-        status = int(resp.status_code or 0)
-        if status == 0:
-            why = _connection_error(getattr(resp, "error", None))
-            return False, 0, "", why
-        body = resp.content or b""
-        # A JSON answer needs no header lookup: `resp.headers` rebuilds the header object on
-        # every access, a measurable cost per request at full speed.
-        ctype = "application/json" if body[:1] == b"{" else _content_type(resp)
-        ok, text, err = read_answer(status, ctype, body)
-        return ok, status, text, err
+    def invoke(self) -> None:
+        # `_AgentUser.invoke` with the call inlined and the answer left unread: this runs for
+        # every request, and the generator must cost about what plain Locust costs.
+        rec = self.recorder
+        if not rec.take():
+            raise StopUser()
+        prompt, payload = rec.next_prompt()
+        started = time.time()
+        t0 = time.perf_counter()
+        answer: bytes | Answer
+        try:
+            # No catch_response: Locust's own statistics then judge by HTTP status only (an
+            # error inside a 200 answer counts as a success there), but every request is
+            # cheaper, and the verdict that counts is ours, in the sample.
+            resp = self.client.post(self.path, data=payload, headers=self.headers, name=prompt.name)
+            status = resp.status_code or 0
+            if status == 0:
+                answer = (False, "", _connection_error(getattr(resp, "error", None)))
+            else:
+                body = resp.content or b""
+                # A JSON answer is held as bytes and read at the flush. Anything else (an
+                # event stream, an HTML error page) is read now, with its content type:
+                # `resp.headers` rebuilds the header object on every access, a cost per
+                # request at full speed that JSON answers skip.
+                if body[:1] == b"{" and len(body) <= HOLD_BODY_MAX:
+                    answer = body
+                else:
+                    ctype = "application/json" if body[:1] == b"{" else _content_type(resp)
+                    answer = truncated(read_answer(status, ctype, body), rec.text_limit)
+        except gevent.GreenletExit:
+            rec.abort()  # see _AgentUser.invoke
+            raise
+        except Exception as exc:  # noqa: BLE001 - one failed sample, never a dead user
+            status, answer = 0, (False, "", f"generator error: {type(exc).__name__}: {exc}")
+        ms = (time.perf_counter() - t0) * 1000.0
+        rec.record((started, ms, status, answer, prompt.name, self.first, self.session))
+        self.first = False
+
+
+# Its own task replaces `_AgentUser.invoke` (Locust collects the @task methods of every base
+# class: declared with @task here too, both would run, picked at random).
+RuntimeUser.tasks = [RuntimeUser.invoke]
 
 
 def _content_type(resp: Any) -> str:
@@ -185,29 +231,34 @@ def _connection_error(exc: object) -> str:
 
 
 class AgentCoreUser(_AgentUser):
-    """Amazon Bedrock AgentCore via boto3 `invoke_agent_runtime` (UNTESTED until that provider).
+    """Amazon Bedrock AgentCore via boto3 `invoke_agent_runtime` on the runtime's endpoint.
 
     One boto3 client per user: botocore clients are not safe to share across greenlets that
-    interleave on one connection pool under gevent.
+    interleave on one connection pool under gevent. No retry (`total_max_attempts=1`): a
+    retried invocation would be a second request timed as one, and an agent call is not
+    idempotent. The data plane URL is botocore's own, so `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`
+    (inherited from the parent's environment, like the credentials) redirects it.
     """
 
     abstract = True
     arn: ClassVar[str] = ""
     region: ClassVar[str | None] = None
     qualifier: ClassVar[str | None] = None
+    profile: ClassVar[str | None] = None
 
     def on_start(self) -> None:
         import boto3  # after locust on purpose: gevent patched ssl first
         from botocore.config import Config
 
         timeout = self.recorder.config.timeout
-        self.agentcore = boto3.client(
+        session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+        self.agentcore = session.client(
             "bedrock-agentcore",
-            region_name=self.region,
             config=Config(
                 read_timeout=timeout,
                 connect_timeout=min(timeout, 10.0),
-                retries={"max_attempts": 1},
+                retries={"mode": "standard", "total_max_attempts": 1},
+                user_agent_extra="agentops-load",
             ),
         )
         super().on_start()
@@ -220,7 +271,8 @@ class AgentCoreUser(_AgentUser):
             "runtimeSessionId": self.session,
             "payload": payload.encode(),
             "contentType": "application/json",
-            "accept": "application/json",
+            # streaming agents answer text/event-stream; read_answer reads both
+            "accept": "application/json, text/event-stream",
         }
         if self.qualifier:
             kwargs["qualifier"] = self.qualifier
@@ -228,11 +280,12 @@ class AgentCoreUser(_AgentUser):
         ok, status, text, err = False, 0, "", None
         try:
             out = self.agentcore.invoke_agent_runtime(**kwargs)
-            status = int(out.get("statusCode", 200))
+            status = int(out.get("statusCode") or 200)
             body = out["response"].read()
-            ok, text, err = read_answer(status, str(out.get("contentType", "")), body)
+            ok, text, err = read_answer(status, str(out.get("contentType") or ""), body)
         except Exception as e:  # noqa: BLE001 - botocore errors become failed samples
-            exc, err = e, f"{type(e).__name__}: {e}"
+            exc = e
+            status, err = _aws_error(e)
         self.environment.events.request.fire(
             request_type="invoke",
             name=prompt.name,
@@ -242,6 +295,33 @@ class AgentCoreUser(_AgentUser):
             context={},
         )
         return ok, status, text, err
+
+
+def _aws_error(exc: Exception) -> tuple[int, str]:
+    """(HTTP status, error) of a failed `invoke_agent_runtime`, worded like the local target's.
+
+    An AWS error answer keeps its status and code (`HTTP 424: RuntimeClientError: ...`);
+    no response at all is status 0 with the local target's wording (`timed out`, ...).
+    """
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(exc, ClientError):
+        meta = exc.response.get("ResponseMetadata", {})
+        status = int(meta.get("HTTPStatusCode") or 0)
+        error = exc.response.get("Error", {})
+        code, message = str(error.get("Code") or ""), str(error.get("Message") or "")
+        detail = ": ".join(p for p in (code if code != str(status) else "", message) if p)
+        return status, f"HTTP {status}" + (f": {detail}" if detail else "")
+    if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
+        return 0, "timed out"
+    if isinstance(exc, EndpointConnectionError):
+        return 0, f"connection failed: {exc}"
+    return 0, f"{type(exc).__name__}: {exc}"
 
 
 def user_class(config: RunnerConfig, recorder: Recorder) -> type[User]:
@@ -269,6 +349,7 @@ def user_class(config: RunnerConfig, recorder: Recorder) -> type[User]:
             arn=config.agent_arn or "",
             region=config.region,
             qualifier=config.qualifier,
+            profile=config.extra.get("aws_profile"),
         )
     attrs.update(pacing(config, recorder))
     return type(base.__name__.replace("User", "Load"), (base,), attrs)

@@ -162,3 +162,45 @@ def load_run_html(store: LocalStore, run_id: str) -> str:
         raise KeyError(f"no load run {run_id!r} in {store.path}")
     run = runs[run_id]
     return render_run(run["address"], run_id, run["summary"], load_samples(store, run_id))
+
+
+def find_run(store: LocalStore, what: str | None = None) -> dict[str, Any] | None:
+    """The newest recorded run matching `what`: a run id, an address (`loadtest.soak[prd]`),
+    an address without environment (`loadtest.soak`), or anything (None). run_id, address,
+    status, finished_at and summary, as `load_runs` gives them; None when nothing matches."""
+    where = "1=1"
+    args: tuple[object, ...] = ()
+    if what:
+        # substr, not LIKE: `_` and `%` are ordinary characters in names
+        where = "run_id = ? OR address = ? OR substr(address, 1, ?) = ?"
+        args = (what, what, len(what) + 1, what + "[")
+    with store.connect() as conn:
+        _init(conn)
+        row = conn.execute(
+            "SELECT run_id, address, status, finished_at, summary FROM load_runs "
+            f"WHERE {where} ORDER BY finished_at DESC, rowid DESC LIMIT 1",  # noqa: S608
+            args,
+        ).fetchone()
+    if row is None:
+        return None
+    return {
+        "run_id": row[0],
+        "address": row[1],
+        "status": row[2],
+        "finished_at": row[3],
+        "summary": json.loads(row[4]),
+    }
+
+
+def run_report(store: LocalStore, run_id: str, fmt: str) -> str:
+    """The report of one recorded run, regenerated from the store: `html` (a standalone page,
+    `engine.load.html.render_page`) or `markdown` (`engine.load.report.markdown`)."""
+    from engine.load import html, report
+
+    run = find_run(store, run_id)
+    if run is None or run["run_id"] != run_id:
+        raise KeyError(f"no load run {run_id!r} in {store.path}")
+    if fmt == "markdown":
+        return report.markdown(run["address"], run["summary"])
+    samples = load_samples(store, run_id)
+    return html.render_page(run["address"], run_id, run["summary"], samples, run["status"])

@@ -30,6 +30,8 @@ class Target:
     arn: str | None = None
     region: str | None = None
     qualifier: str | None = None
+    #: the AWS profile of the Environment (None: the default credential chain)
+    profile: str | None = None
 
     @property
     def shown(self) -> str:
@@ -46,16 +48,21 @@ def resolve_target(agent: str, env: str, ctx: Context) -> Target:
             f"{address} is not deployed, so there is nothing to load-test", hint=apply_hint
         )
     if env_spec.runtime == "agentcore":
-        # Written against the AgentCore provider's planned outputs; untested until it lands.
+        # The AgentCore provider's outputs: the ARN callers use, the endpoint agentops owns
+        # (`qualifier`) and the region the runtime was deployed to, which wins over the
+        # Environment's (it may have changed since, and the runtime did not move yet).
         arn = outputs.get("arn") or outputs.get("agent_runtime_arn")
         if not arn:
             raise PermanentError(f"{address} has no runtime ARN in its outputs", hint=apply_hint)
+        aws = env_spec.aws
+        region = outputs.get("region") or (aws.region if aws else None)
         return Target(
             "agentcore",
             address,
             arn=str(arn),
-            region=env_spec.aws.region if env_spec.aws else None,
+            region=str(region) if region else None,
             qualifier=str(outputs["qualifier"]) if outputs.get("qualifier") else None,
+            profile=aws.profile if aws else None,
         )
     url = outputs.get("url")
     if not url:

@@ -8,8 +8,10 @@ Role: the job provider for `kind: LoadTest` (route "locust"). One run:
        live progress on stderr, hard deadline, always reaped)
     -> read the raw samples -> grade answers (`load_grading`) -> exact percentiles and
        SLOs overall and per tag (`engine.load.analysis`) -> samples to the store
-       (`load_records`), markdown report under .agentops/reports, terminal table
-    -> RunResult: "failed" names every failed SLO with its measured value and limit.
+       (`load_records`), markdown and HTML reports in .agentops/reports/<run id>.{md,html}
+       (`agentops report loadtest.<name>` writes them again from the store), terminal table
+    -> RunResult: "failed" names every failed SLO with its measured value and limit; the
+       summary's `report` holds both report paths (workspace-relative), as evaluation runs do.
 
 The provider never imports Locust: the generator's gevent patching must not meet this
 process (see `engine.load`).
@@ -26,11 +28,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import engine
 from engine.addresses import Address
-from engine.errors import ProviderError
+from engine.errors import AgentOpsError, ProviderError
 from engine.graph import GraphNode
 from engine.load import html, report
 from engine.load.analysis import analyze, read_samples
@@ -50,6 +52,9 @@ from engine.providers.local_store import LocalStore
 from engine.providers.runs import run_inputs
 from engine.schema.loadtest import LoadPrompt, LoadTestSpec
 from engine.state.model import RunRecord, now_iso
+
+if TYPE_CHECKING:
+    from engine.providers.langfuse_runs import LangfuseRunRecorder
 
 STARTUP_GRACE_S = 20.0  # importing Locust, workers connecting
 CPU_WARNING = 0.9
@@ -88,6 +93,8 @@ def runner_config(
         workers=spec.workers,
         timeout=spec.timeout,
         stop_timeout=min(spec.timeout, 10.0),
+        # a profile name, not a credential: the runner resolves it like the AWS CLI
+        extra={"aws_profile": target.profile} if target.profile else {},
     )
 
 
@@ -114,6 +121,13 @@ def _tail(log: Path, lines: int = 3) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _free_port() -> int:
@@ -150,6 +164,14 @@ class Progress:
             sys.stderr.flush()
 
 
+def _langfuse_recorder(ctx: Context, env: str) -> LangfuseRunRecorder | None:
+    if ctx.workspace.environments[env].doc.spec.store != "langfuse":
+        return None  # the Langfuse SDK is imported only where it is used
+    from engine.providers.langfuse_loadrun import recorder_for
+
+    return recorder_for(ctx, env)
+
+
 class LocustProvider:
     name: ClassVar[str] = "locust"
     kinds: ClassVar[frozenset[str]] = frozenset({"LoadTest"})
@@ -183,7 +205,9 @@ class LocustProvider:
             target = resolve_target(spec.agent, env, ctx)
             preflight(target)
             judge = judge_config(ctx.workspace, env)
-        except ProviderError as exc:
+            # `store: langfuse`: keys resolved and checked before any load is generated
+            recorder = _langfuse_recorder(ctx, env)
+        except AgentOpsError as exc:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
             return RunResult("failed", {"run_id": run_id, "error": message}, message)
         config = runner_config(spec, prompts, target, run_id)
@@ -200,12 +224,18 @@ class LocustProvider:
         summary = self._summary(spec, config, target, outcome, samples, grading)
         problems = self._problems(outcome, config, summary)
         status = "succeeded" if summary["passed"] and not problems else "failed"
-        reports = self.state_dir / "reports"
-        reports.mkdir(parents=True, exist_ok=True)
-        summary["report"] = str(reports / f"{run_id}.md")
-        Path(summary["report"]).write_text(report.markdown(address, summary), encoding="utf-8")
-        fragment = html.render_run(address, run_id, summary, samples)
-        (reports / f"{run_id}.html").write_text(html.page(fragment, address), encoding="utf-8")
+        if recorder is not None:
+            from engine.providers.langfuse_loadrun import record_summary
+
+            by_name = {p.name: p.prompt for p in config.prompts}
+            summary["langfuse"], problem = record_summary(
+                recorder, run_id=run_id, address=address, samples=samples, prompts=by_name
+            )
+            if problem is not None:
+                problems.append(problem)
+                status = "failed"
+        summary["problems"] = problems  # the reports say why a run without failed SLOs failed
+        summary["report"] = self._write_reports(address, status, summary, samples, ctx)
         save_run(
             self.store,
             run_id=run_id,
@@ -222,6 +252,28 @@ class LocustProvider:
         report.print_summary(address, summary)
         failed = [r["message"] for r in summary["slos"] if not r["ok"]]
         return RunResult(status, summary, "; ".join(problems + failed) or None)
+
+    def _write_reports(
+        self,
+        address: str,
+        status: str,
+        summary: dict[str, Any],
+        samples: list[Any],
+        ctx: Context,
+    ) -> dict[str, str]:
+        """`.agentops/reports/<run id>.{md,html}`; their paths as shown (workspace-relative)."""
+        reports = self.state_dir / "reports"
+        reports.mkdir(parents=True, exist_ok=True)
+        run_id = summary["run_id"]
+        md, page = reports / f"{run_id}.md", reports / f"{run_id}.html"
+        md.write_text(report.markdown(address, summary), encoding="utf-8")
+        page.write_text(
+            html.render_page(address, run_id, summary, samples, status), encoding="utf-8"
+        )
+        return {
+            "markdown": _shown(md, ctx.workspace.root),
+            "html": _shown(page, ctx.workspace.root),
+        }
 
     def _generate(self, address: str, config: RunnerConfig, run_dir: Path, ctx: Context) -> Outcome:
         cfg, out = run_dir / "config.json", run_dir / "samples.jsonl"
