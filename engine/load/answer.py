@@ -5,13 +5,27 @@ Role: the load generator's reading of the runtime answer contract, the same rule
 `text/event-stream` whose error frame fails the call). It is a separate, smaller copy because
 the generator must not import `engine.invoke`: httpx imports ssl, and the generator's
 process belongs to gevent (see `engine.load`).
+
+The generator reads answers in batches (`samples_of`), not per request: a user keeps a JSON
+body as bytes in its raw `Entry`, and the recorder turns a batch of entries into samples,
+reading each distinct (status, body) once - under load the same answer comes back again and
+again, and what a user does per request stays close to what plain Locust does.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 _SNIPPET = 160
+
+Answer = tuple[bool, str, str | None]
+"""(ok, answer text, error), as `read_answer` gives it."""
+Entry = tuple[float, float, int, bytes | Answer, str, bool, str]
+"""One request as a user records it: (epoch start, latency ms, HTTP status, the answer - a JSON
+body still to read, or already read - prompt name, cold, session id)."""
+#: a JSON body larger than this is read at once, not held until the batch is read
+HOLD_BODY_MAX = 64 * 1024
 
 
 def _snippet(text: str) -> str:
@@ -72,3 +86,30 @@ def read_answer(status: int, content_type: str, body: bytes) -> tuple[bool, str,
     except ValueError:
         return False, "", f"answer is not JSON: {_snippet(text)!r}"
     return _from_object(obj)
+
+
+def truncated(answer: Answer, text_limit: int) -> Answer:
+    ok, text, err = answer
+    return ok, text[:text_limit], err
+
+
+def samples_of(entries: list[Entry], worker: str, text_limit: int) -> list[list[Any]]:
+    """Raw entries -> samples (lists in `engine.load.config.SAMPLE_FIELDS` order), the answer
+    text cut to `text_limit` characters. Each distinct (status, JSON body) is read once."""
+    read: dict[tuple[int, bytes], Answer] = {}
+    out: list[list[Any]] = []
+    append = out.append
+    for started, ms, status, answer, name, cold, session in entries:
+        if isinstance(answer, bytes):
+            key = (status, answer)
+            got = read.get(key)
+            if got is None:
+                got = read[key] = truncated(
+                    read_answer(status, "application/json", answer), text_limit
+                )
+            ok, text, err = got
+        else:
+            ok, text, err = answer
+            text = text[:text_limit]
+        append([started, ms, ok, status, err, name, cold, session, worker, text])
+    return out

@@ -72,12 +72,11 @@ class Tally:
         self.ok_ms: list[float] = []
         self._last = (time.monotonic(), 0)  # (when, requests) at the previous snapshot
 
-    def add(self, sample: Sample) -> None:
-        self.requests += 1
-        if sample[OK]:
-            self.ok_ms.append(sample[MS])
-        else:
-            self.failures += 1
+    def add(self, samples: list[Sample]) -> None:
+        ok_ms = [s[MS] for s in samples if s[OK]]
+        self.requests += len(samples)
+        self.failures += len(samples) - len(ok_ms)
+        self.ok_ms += ok_ms
 
     def snapshot(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -95,34 +94,25 @@ class Tally:
 
 
 class Sink:
-    """Raw samples to the out file and to the tally.
+    """Raw samples to the out file and to the tally, a batch at a time.
 
-    Samples are encoded in batches, one JSON array of samples per line, at least once a
-    second: one `json.dumps` per sample costs more than the rest of our bookkeeping together.
-    A killed run loses at most the last second; the parent skips a torn last line.
+    A batch comes from this process's `Recorder` (flushed at least once a second, and when
+    it holds 2,000 requests) or from a worker; it is one JSON array of samples per line: one
+    `json.dumps` per sample would cost more than the rest of our bookkeeping together. A
+    killed run loses at most the last second; the parent skips a torn last line.
     """
-
-    BATCH = 2000
 
     def __init__(self, path: Path) -> None:
         self.fh = path.open("a", encoding="utf-8", buffering=1 << 16)
         self.tally = Tally()
-        self.batch: list[Sample] = []
 
-    def write(self, sample: Sample) -> None:
-        self.batch.append(sample)
-        self.tally.add(sample)
-        if len(self.batch) >= self.BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.batch:
-            self.fh.write(json.dumps(self.batch, separators=(",", ":")) + "\n")
-            self.batch = []
+    def write(self, samples: list[Sample]) -> None:
+        if samples:
+            self.fh.write(json.dumps(samples, separators=(",", ":")) + "\n")
             self.fh.flush()
+            self.tally.add(samples)
 
     def close(self) -> None:
-        self.flush()
         self.fh.close()
 
 
@@ -193,7 +183,8 @@ class Run:
                 self.finish("parent-gone")  # nobody would read the result: stop generating load
             if time.monotonic() >= next_progress:
                 next_progress += self.config.progress_interval
-                self.sink.flush()
+                if self.recorder is not None:
+                    self.recorder.flush()
                 emit(
                     "progress",
                     elapsed=round(time.monotonic() - self.started, 2),
@@ -224,7 +215,7 @@ def run_local_or_master(config: RunnerConfig, args: argparse.Namespace) -> int:
     master = args.role == "master"
     recorder = None if master else Recorder(config, "local", sink.write)
     # The master never runs users, but Locust needs the class to dispatch them by name.
-    cls = user_class(config, recorder or Recorder(config, "master", lambda _s: None))
+    cls = user_class(config, recorder or Recorder(config, "master", lambda _b: None))
     env = _environment(config, cls, getattr(cls, "host", None))
     runner: Runner
     if master:
@@ -241,6 +232,8 @@ def run_local_or_master(config: RunnerConfig, args: argparse.Namespace) -> int:
         gevent.signal_handler(sig, run.finish, "signal")
     run.start()
     runner.greenlet.join()
+    if recorder is not None:
+        recorder.flush()
     sink.close()
     emit(
         "done",
@@ -256,8 +249,7 @@ def run_local_or_master(config: RunnerConfig, args: argparse.Namespace) -> int:
 
 
 def _receive(sink: Sink, msg: Any) -> None:
-    for sample in msg.data:
-        sink.write(sample)
+    sink.write(list(msg.data))
 
 
 def _await_workers(runner: Any, expected: int) -> bool:

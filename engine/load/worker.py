@@ -31,21 +31,19 @@ BATCH_MAX = 500
 
 
 class Shipper:
-    """Buffers samples and sends them to the master."""
+    """Sends the recorder's batches of samples to the master (the recorder buffers them)."""
 
     def __init__(self) -> None:
-        self.batch: list[Sample] = []
+        self.recorder: Recorder | None = None
         self.runner: Any = None
 
-    def add(self, sample: Sample) -> None:
-        self.batch.append(sample)
-        if len(self.batch) >= BATCH_MAX:
-            self.flush()
+    def send(self, samples: list[Sample]) -> None:
+        # The recorder flushes only once the runner exists (its users and loop start after).
+        self.runner.send_message(SAMPLES_MSG, samples)
 
     def flush(self, **_: Any) -> None:
-        if self.batch and self.runner is not None:
-            batch, self.batch = self.batch, []
-            self.runner.send_message(SAMPLES_MSG, batch)
+        if self.recorder is not None and self.runner is not None:
+            self.recorder.flush()
 
     def loop(self) -> None:
         while True:
@@ -55,7 +53,8 @@ class Shipper:
 
 def run_worker(config: RunnerConfig, master_host: str, master_port: int) -> int:
     shipper = Shipper()
-    recorder = Recorder(config, f"worker-{os.getpid()}", shipper.add)
+    recorder = Recorder(config, f"worker-{os.getpid()}", shipper.send, batch=BATCH_MAX)
+    shipper.recorder = recorder
     cls = user_class(config, recorder)
     env = Environment(user_classes=[cls], host=getattr(cls, "host", None))
     runner = env.create_worker_runner(master_host, master_port)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from engine.load.analysis import Sample, analyze, check_slos, metrics, read_samples
-from engine.load.answer import read_answer
+from engine.load.answer import Entry, read_answer, samples_of
 from engine.load.config import RunnerConfig, open_pool_size, rate_at
 from engine.providers.load_target import Target
 from engine.providers.loadtest import describe_load, runner_config
@@ -126,6 +126,46 @@ def test_read_answer_follows_the_runtime_contract() -> None:
         "agent error in stream: boom"
     )
     assert read_answer(200, "application/json", b"<html>")[0] is False
+
+
+def test_samples_read_each_distinct_answer_once_per_batch() -> None:
+    ok_body, err_body = b'{"response": "' + b"x" * 50 + b'"}', b'{"error": "down"}'
+    entries: list[Entry] = [
+        (1.0, 2.5, 200, bytes(ok_body), "p", True, "s1"),  # equal bodies, distinct objects
+        (1.1, 2.0, 200, bytes(ok_body), "p", False, "s1"),
+        (1.2, 3.0, 500, err_body, "q", True, "s2"),
+        (1.3, 0.2, 0, (False, "", "connection refused"), "q", False, "s2"),  # read already
+        (1.4, 9.0, 200, (True, "y" * 50, None), "p", False, "s3"),  # an event stream, say
+    ]
+    rows = samples_of(entries, "local", text_limit=10)
+    assert rows[0] == [1.0, 2.5, True, 200, None, "p", True, "s1", "local", "x" * 10]
+    assert rows[1][2:4] == [True, 200] and rows[1][9] is rows[0][9]  # read once
+    assert rows[2][2:5] == [False, 500, "HTTP 500: down"]
+    assert rows[3][2:5] == [False, 0, "connection refused"]
+    assert rows[4][9] == "y" * 10
+    assert samples_of([], "local", 10) == []
+
+
+def test_runtime_users_run_one_task_and_recorders_flush_full_batches(tmp_path: Path) -> None:
+    probe = """
+import engine.load.runner  # Locust first
+from engine.load.config import PromptEntry, RunnerConfig
+from engine.load.users import Recorder, RuntimeUser, user_class
+
+config = RunnerConfig("r", (PromptEntry("p", "x"),), 1, 1.0, 1.0, url="http://127.0.0.1:1/i")
+batches = []
+rec = Recorder(config, "w", batches.append, batch=3)
+cls = user_class(config, rec)
+assert cls.tasks == [RuntimeUser.invoke], cls.tasks  # not _AgentUser.invoke as well
+for i in range(7):
+    assert rec.take()
+    rec.record((float(i), 1.0, 200, b'{"response": "a"}', "p", i == 0, "s"))
+assert [len(b) for b in batches] == [3, 3], batches
+rec.flush()
+assert [len(b) for b in batches] == [3, 3, 1] and rec.inflight == 0
+assert batches[0][0] == [0.0, 1.0, True, 200, None, "p", True, "s", "w", "a"]
+"""
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
 
 
 def _spec(**kw: object) -> LoadTestSpec:
