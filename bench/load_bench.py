@@ -1,14 +1,19 @@
 """LoadTest benchmarks (issue 6): generator efficiency and the reference agent's capacity.
 
-    .venv/bin/python bench/load_bench.py [--quick] [--efficiency-only | --capacity-only]
+    .venv/bin/python bench/load_bench.py [--quick] [--no-pin] [--efficiency-only | --capacity-only]
 
 1. Generator efficiency: requests per second a LoadTest (the real `LocustProvider`: the
    supervisor, `engine.load.runner`, raw samples, grading, SLOs) achieves against a trivial
    local endpoint (`bench/trivial_agent.py`), vs. plain `locust --headless` with an equivalent
-   FastHttpUser (same POST, same headers, no wait) against the same endpoint, alternated in the
-   same bench run. Both are one CPU-bound process. Measured in each run's steady state (whole
-   seconds 3 to N-2): requests/s, and requests per CPU-second of the generator process (from
-   /proc), which the other jobs on a shared machine disturb much less. Target: >= 0.9.
+   FastHttpUser (same POST body and headers, `constant(0)`, same users, same duration) against
+   the same endpoint, in the same bench run: several short rounds, each one run of both in
+   alternating order. Both generators are one process, pinned to the same CPU (the endpoint
+   to another one; `--no-pin` to let the kernel place them). Every 0.2 s the bench reads the
+   generator's CPU time (/proc) and the number of requests the endpoint answered (its
+   `/count`), so both are counted the same way and neither does extra work to be counted.
+   Per run, in its steady state (1 s after the first answer to 0.5 s before the last):
+   requests/s, and requests per CPU-second of the generator, which the other jobs on a shared
+   machine disturb much less. Reported: each round's ratios and their medians. Target: >= 0.9.
 2. Capacity: the highest closed-model load (concurrent users) the embedded runtime serving the
    reference docs assistant sustains with p95 < 1 s and no errors: double the users until an
    SLO fails, then bisect once between the last pass and the first failure.
@@ -18,9 +23,9 @@ All traffic goes to 127.0.0.1; every run is bounded in time. Prints a markdown s
 
 from __future__ import annotations
 
-import csv
+import http.client
 import io
-import math
+import json
 import os
 import shutil
 import socket
@@ -52,14 +57,15 @@ from engine.workspace import load_workspace  # noqa: E402
 BIN = Path(sys.executable).parent
 ENV = "apiVersion: agentops/v1\nkind: Environment\nmetadata: {name: prd}\n"
 ENV += "spec: {runtime: local, store: local, models: {fast: 'offline:keyword'}}\n"
-PLAIN = """
+PROMPT = "How do I plan a change?"
+PLAIN = f"""
 import json
 from locust import FastHttpUser, constant, task
 
-PAYLOAD = json.dumps({"prompt": "How do I plan a change?"})
-HEADERS = {"Authorization": "Bearer x", "Content-Type": "application/json",
+PAYLOAD = json.dumps({{"prompt": {PROMPT!r}}})
+HEADERS = {{"Authorization": "Bearer TOKEN", "Content-Type": "application/json",
            "Accept": "application/json",
-           "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "agentops-load-" + "0" * 32}
+           "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "agentops-load-" + "0" * 32}}
 
 class Plain(FastHttpUser):
     wait_time = constant(0)
@@ -110,9 +116,11 @@ def workspace(agent_spec: str) -> Path:
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SAMPLE_EVERY = 0.2  # seconds between two (time, generator CPU, server count) samples
 
 
 def cpu_ticks(pid: int) -> int | None:
+    """User + system CPU ticks of one process, None once it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -122,51 +130,65 @@ def cpu_ticks(pid: int) -> int | None:
 
 
 def load_runner_pid() -> int | None:
-    """The LoadTest's generator process (tagged AGENTOPS_LOAD_RUN by the provider)."""
+    """The LoadTest's generator: the `engine.load.runner` child of this process (the provider
+    runs in-process here), not the load test some other job may be running on the box."""
+    me = str(os.getpid())
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if b"AGENTOPS_LOAD_RUN=" in Path(f"/proc/{entry}/environ").read_bytes():
-                    return int(entry)
-            except OSError:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if stat[stat.rindex(")") + 2 :].split()[1] != me:
                 continue
+            if b"engine.load.runner" in Path(f"/proc/{entry}/cmdline").read_bytes():
+                return int(entry)
+        except (OSError, ValueError):
+            continue
     return None
 
 
-class CpuSampler(threading.Thread):
-    """CPU ticks of one process at every whole wall-clock second, while it lives."""
+class Sampler(threading.Thread):
+    """Every SAMPLE_EVERY s: (monotonic time, the generator's CPU ticks, requests answered by
+    the trivial endpoint so far). Both generators are measured by the same code, and the
+    requests are counted at the server, so neither generator does extra work to be counted."""
 
-    def __init__(self, find_pid: Callable[[], int | None]) -> None:
+    def __init__(self, find_pid: Callable[[], int | None], port: int) -> None:
         super().__init__(daemon=True)
         self.find_pid = find_pid
-        self.ticks: dict[int, int] = {}  # whole second -> cumulative ticks
+        self.port = port
+        self.points: list[tuple[float, int, int]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         pid = None
-        while not self.stop.is_set():
-            now = time.time()
-            self.stop.wait(math.ceil(now) - now)
-            second = round(time.time())
+        while not self.stop.wait(SAMPLE_EVERY):
             pid = pid or self.find_pid()
             ticks = cpu_ticks(pid) if pid else None
-            if ticks is not None:
-                self.ticks[second] = ticks
+            if ticks is None:
+                continue
+            conn.request("GET", "/count")
+            count = int(conn.getresponse().read())
+            self.points.append((time.monotonic(), ticks, count))
+        conn.close()
+
+    def steady(self) -> tuple[float, float, int]:
+        """(requests per CPU-second, requests/s, requests) in the steady state: from 1 s after
+        the first answered request to 0.5 s before the last, without start-up and stop."""
+        pts = self.points
+        c0 = pts[0][2]
+        first = next(t for t, _, c in pts if c > c0)
+        last = next(t for t, _, c in pts if c == pts[-1][2])
+        win = [p for p in pts if first + 1.0 <= p[0] <= last - 0.5]
+        (ta, ka, ca), (tb, kb, cb) = win[0], win[-1]
+        n = cb - ca
+        return n / ((kb - ka) / CLK_TCK), n / (tb - ta), n
 
 
-def steady(sampler: CpuSampler, counts: Callable[[int, int], int]) -> tuple[float, float]:
-    """(requests per CPU-second, requests/s) between the 3rd and the 3rd-last sampled second:
-    the steady state, without start-up, spawning and stopping."""
-    seconds = sorted(sampler.ticks)
-    a, b = seconds[2], seconds[-3]
-    cpu = (sampler.ticks[b] - sampler.ticks[a]) / CLK_TCK
-    n = counts(a, b)
-    return n / cpu, n / (b - a)
-
-
-def plain_locust(url: str, users: int, seconds: float, workdir: Path) -> tuple[float, float]:
-    """Plain `locust --headless` with the equivalent user, measured like `steady` says."""
-    (workdir / "plain.py").write_text(PLAIN)
+def plain_locust(
+    url: str, port: int, users: int, seconds: float, workdir: Path
+) -> tuple[float, float, int]:
+    """Plain `locust --headless` with the equivalent user, measured like `Sampler` says."""
     proc = subprocess.Popen(
         [
             str(BIN / "locust"),
@@ -181,9 +203,6 @@ def plain_locust(url: str, users: int, seconds: float, workdir: Path) -> tuple[f
             f"{seconds:g}s",
             "--host",
             url,
-            "--csv",
-            str(workdir / "plain"),
-            "--csv-full-history",
             "--only-summary",
             "--loglevel",
             "WARNING",
@@ -193,80 +212,108 @@ def plain_locust(url: str, users: int, seconds: float, workdir: Path) -> tuple[f
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    sampler = CpuSampler(lambda: proc.pid)
+    sampler = Sampler(lambda: proc.pid, port)
     sampler.start()
     proc.wait(timeout=seconds + 60)
     sampler.stop.set()
     sampler.join()
-    # Locust writes cumulative counts once a second, stamped with the whole second; the
-    # stamp lags the moment by less than a second, the same lag for every row, which only
-    # shifts a steady-state window.
-    with open(workdir / "plain_stats_history.csv") as fh:
-        total = {
-            int(r["Timestamp"]): int(r["Total Request Count"])
-            for r in csv.DictReader(fh)
-            if r["Name"] == "Aggregated"
-        }
-
-    def counts(a: int, b: int) -> int:
-        return total[b] - total[a]
-
-    return steady(sampler, counts)
+    return sampler.steady()
 
 
-def generator_efficiency(users: int, seconds: float, rounds: int) -> dict[str, list[float]]:
+def pin_cpus() -> tuple[set[int], set[int]] | None:
+    """(the endpoint's CPU, the generators' CPU): two different CPUs of the allowed ones, or
+    None when there are fewer than two. Both generators then run on the same core, one after
+    the other, and never compete with the endpoint for it."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, {cpus[1]}) if len(cpus) >= 2 else None
+
+
+def generator_efficiency(
+    users: int, seconds: float, rounds: int, pin: bool
+) -> dict[str, list[float]]:
     """Requests per CPU-second and requests/s of each generator in its steady state.
 
-    This box has 2 vCPUs shared with other jobs, so requests/s depend on the load of the
-    moment; CPU time per request much less. Both are measured the same way on the same
-    whole seconds of each run (the generator's CPU from /proc, its requests from its own
-    records), alternating which runs first.
+    One round = one LoadTest run and one plain Locust run, in alternating order (ours first
+    in even rounds). This box has 2 vCPUs shared with other jobs, so requests/s depend on the
+    load of the moment; CPU time per request much less. Each round's ratio compares two runs
+    a few seconds apart; the summary is the median of the per-round ratios.
     """
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "trivial_agent.py"), str(port)])
+    cpus = pin_cpus() if pin else None
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "trivial_agent.py"), str(port)],
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus[0])) if cpus else None,
+    )
+    before = os.sched_getaffinity(0)
+    if cpus:  # this thread spawns both generators (the provider runs in-process): they inherit
+        os.sched_setaffinity(0, cpus[1])
     root = workspace(
         "apiVersion: agentops/v1\nkind: Agent\nmetadata: {name: trivial}\n"
         "spec: {source: agents, entrypoint: app.py, model: fast}\n"
     )
     (root / "agents").mkdir()
     (root / "agents" / "app.py").write_text("# the bench talks to bench/trivial_agent.py\n")
-    load_or_create_token(root / ".agentops")  # the trivial endpoint ignores it
-    (root / "load.json").write_text(
-        '{"prompts": [{"name": "prompt", "prompt": "How do I plan a change?"}]}'
-    )
+    token = load_or_create_token(root / ".agentops")  # the trivial endpoint ignores it
+    (root / "load.json").write_text(json.dumps({"prompts": [{"name": "prompt", "prompt": PROMPT}]}))
+    (root / "plain.py").write_text(PLAIN.replace("TOKEN", token))
     url = f"http://127.0.0.1:{port}"
 
-    def ours() -> tuple[float, float]:
+    def ours() -> tuple[float, float, int]:
         spec = f"agent: trivial\nenvironment: prd\npromptsFile: load.json\nusers: {users}\n"
         spec += f"spawnRate: {users}\nduration: {seconds:g}s\n"
-        sampler = CpuSampler(load_runner_pid)
+        sampler = Sampler(load_runner_pid, port)
         sampler.start()
         r = run_loadtest(root, spec, outputs={"url": url + "/invocations"})
         sampler.stop.set()
         sampler.join()
-        assert "overall" in r.summary and r.summary["overall"]["failed"] == 0, r.message
-        store = LocalStore(root / ".agentops" / "store.sqlite")
-        starts = [s.t for s in load_samples(store, r.summary["run_id"])]
-
-        def counts(a: int, b: int) -> int:
-            return sum(1 for t in starts if a <= t < b)
-
-        return steady(sampler, counts)
+        o = r.summary.get("overall", {})
+        assert o and o["failed"] == 0 and o["answer_rate"] == 1.0, r.message
+        # Every request the endpoint answered is a graded raw sample in the store.
+        stored = len(
+            load_samples(LocalStore(root / ".agentops" / "store.sqlite"), r.summary["run_id"])
+        )
+        answered = sampler.points[-1][2] - sampler.points[0][2]
+        assert stored >= answered - 2 * users, (stored, answered)
+        return sampler.steady()
 
     out: dict[str, list[float]] = {k: [] for k in ("ours", "plain", "ours_rps", "plain_rps")}
     try:
-        time.sleep(0.5)
+        wait_ready(port)
         for i in range(rounds):
-            runs = [("ours", ours), ("plain", lambda: plain_locust(url, users, seconds, root))]
+            runs = [
+                ("ours", ours),
+                ("plain", lambda: plain_locust(url, port, users, seconds, root)),
+            ]
             for name, run in runs if i % 2 == 0 else runs[::-1]:
-                per_cpu, rps = run()
+                per_cpu, rps, _ = run()
                 out[name].append(per_cpu)
                 out[f"{name}_rps"].append(rps)
+            print(
+                f"  round {i + 1}: req/s {out['ours_rps'][-1]:.0f} vs {out['plain_rps'][-1]:.0f}, "
+                f"req/CPU-s {out['ours'][-1]:.0f} vs {out['plain'][-1]:.0f}",
+                file=sys.stderr,
+            )
     finally:
+        os.sched_setaffinity(0, before)
         server.terminate()
         server.wait()
         shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/ping")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def capacity(seconds: int, max_users: int) -> tuple[list[dict[str, object]], int | None]:
@@ -325,9 +372,9 @@ def capacity(seconds: int, max_users: int) -> tuple[list[dict[str, object]], int
 def main() -> None:
     quick = "--quick" in sys.argv
     started = time.monotonic()
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n", flush=True)
     if "--capacity-only" not in sys.argv:
-        efficiency(quick)
+        efficiency(quick, pin="--no-pin" not in sys.argv)
     if "--efficiency-only" not in sys.argv:
         capacity_report()
     print(
@@ -336,25 +383,32 @@ def main() -> None:
     )
 
 
-def efficiency(quick: bool) -> None:
-    eff = generator_efficiency(users=8, seconds=8 if quick else 10, rounds=2 if quick else 3)
+def efficiency(quick: bool, pin: bool) -> None:
+    rounds, seconds = (4, 6) if quick else (10, 6)
+    eff = generator_efficiency(users=8, seconds=seconds, rounds=rounds, pin=pin)
     print("## 1. Generator efficiency: a LoadTest vs plain `locust --headless`\n")
-    print("Trivial endpoint, 8 users, closed model, no wait; one generator process each;")
-    print("steady state (the whole seconds 3 to N-2 of each run).\n")
+    print(
+        f"Trivial endpoint, 8 users, closed model, no wait; one generator process each, "
+        f"{seconds} s runs, {rounds} rounds (ours first in odd rounds), "
+        + ("both generators pinned to one CPU and the endpoint to another; " if pin else "")
+        + "requests counted at the endpoint, CPU from /proc, steady state only.\n"
+    )
     print(
         "| round | LoadTest req/s | plain req/s | ratio "
         "| LoadTest req/CPU-s | plain req/CPU-s | ratio |"
     )
     print("|---|---|---|---|---|---|---|")
     rows = zip(eff["ours_rps"], eff["plain_rps"], eff["ours"], eff["plain"], strict=True)
+    wall, cpu = [], []
     for i, (a, b, c, d) in enumerate(rows):
+        wall.append(a / b)
+        cpu.append(c / d)
         print(f"| {i + 1} | {a:.0f} | {b:.0f} | {a / b:.2f} | {c:.0f} | {d:.0f} | {c / d:.2f} |")
     med = statistics.median
-    wall = med(eff["ours_rps"]) / med(eff["plain_rps"])
-    cpu = med(eff["ours"]) / med(eff["plain"])
     print(
-        f"\nLoadTest / plain locust (medians): requests/s **{wall:.2f}**, requests per "
-        f"generator CPU-second **{cpu:.2f}** (target >= 0.9)\n"
+        f"\nLoadTest / plain locust, median of the per-round ratios: requests/s "
+        f"**{med(wall):.2f}** (min {min(wall):.2f}), requests per generator CPU-second "
+        f"**{med(cpu):.2f}** (min {min(cpu):.2f}); target >= 0.9\n"
     )
 
 

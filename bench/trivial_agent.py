@@ -3,9 +3,11 @@
     python bench/trivial_agent.py PORT
 
 `POST /invocations` answers `{"response": "ok", "trajectory": [], "usage": {}}` at once,
-`GET /ping` answers `{"status": "Healthy"}`; HTTP/1.1 keep-alive, no auth. It is a bare
-asyncio protocol (no framework), so one core serves several times what one Locust process
-can send: the load-generator benchmark then measures the generators, not this server.
+`GET /ping` answers `{"status": "Healthy"}`, `GET /count` the number of invocations answered
+so far (a decimal number): the load benchmark counts every generator's requests here, the
+same way for each, without adding work to any generator. HTTP/1.1 keep-alive, no auth. It is
+a bare asyncio protocol (no framework), so one core serves several times what one Locust
+process can send: the load-generator benchmark then measures the generators, not this server.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ PONG = _response(PING)
 
 
 class Endpoint(asyncio.Protocol):
+    answered = 0  # invocations, over all connections
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.buf = b""
@@ -48,7 +52,13 @@ class Endpoint(asyncio.Protocol):
             if len(self.buf) < end + 4 + length:
                 return
             self.buf = self.buf[end + 4 + length :]
-            out = PONG if head.startswith("GET /ping") else ANSWER
+            if head.startswith("GET /ping"):
+                out = PONG
+            elif head.startswith("GET /count"):
+                out = _response(str(Endpoint.answered).encode())
+            else:
+                out = ANSWER
+                Endpoint.answered += 1
             self.transport.write(out)  # type: ignore[attr-defined]
 
 
