@@ -8,13 +8,15 @@ an item edited or archived behind the engine's back shows as drift.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from engine.datasets import LoadedItem, canonical_json, dataset_digest
 from engine.digests import digest_of
@@ -33,6 +35,34 @@ CREATE TABLE IF NOT EXISTS items (
   digest TEXT NOT NULL, content TEXT NOT NULL, updated_at TEXT NOT NULL,
   PRIMARY KEY (env, dataset, id));
 """
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+#: attempts of one store operation that found the database locked (each a whole transaction)
+BUSY_ATTEMPTS = 5
+
+
+def _retry_busy(fn: _F) -> _F:
+    """Run a store operation again when SQLite said "database is locked" without waiting.
+
+    The busy timeout (30 s) covers ordinary lock waits, but SQLite returns SQLITE_BUSY at once
+    in a few WAL cases (e.g. while another connection resets the WAL index); each operation is
+    one transaction, rolled back on error, so running it again is safe. Seen in `make demo`:
+    a dataset sync failing next to an experiment saving its run.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                return fn(*args, **kwargs)
+            except TemporaryError:
+                if attempt == BUSY_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return cast(_F, wrapper)
 
 
 class LocalStore:
@@ -65,6 +95,7 @@ class LocalStore:
         finally:
             conn.close()
 
+    @_retry_busy
     def active_items(self, env: str, name: str) -> list[LoadedItem]:
         with self.connect() as conn:
             rows = conn.execute(
@@ -77,6 +108,7 @@ class LocalStore:
             out.append(LoadedItem(d["id"], 0, d["input"], d["expected_output"], d["metadata"]))
         return out
 
+    @_retry_busy
     def dataset_row(self, env: str, name: str) -> tuple[str, str, str] | None:
         with self.connect() as conn:
             row = conn.execute(
@@ -85,6 +117,7 @@ class LocalStore:
             ).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
+    @_retry_busy
     def sync(
         self,
         env: str,
@@ -147,6 +180,7 @@ class LocalStore:
                 raise
         return counts
 
+    @_retry_busy
     def archive(self, env: str, name: str) -> int:
         now = now_iso()
         with self.connect() as conn:

@@ -120,3 +120,34 @@ def test_html_report_renders_in_chromium(tmp_path: Path) -> None:
     html.write_text(render_html(make_run()), encoding="utf-8")
     screenshot(html, png)
     assert_not_blank(png)
+
+
+def test_a_store_operation_that_finds_the_database_locked_is_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections.abc import Iterator
+
+    from engine.errors import TemporaryError
+    from engine.providers import local_store
+
+    store = local_store.LocalStore(tmp_path / "store.sqlite")
+    original = local_store.LocalStore.connect.__wrapped__  # type: ignore[attr-defined]
+    locked = {"times": 2, "calls": 0}
+
+    def sometimes_locked(self: local_store.LocalStore) -> Iterator[object]:
+        locked["calls"] += 1
+        if locked["times"] != 0:
+            locked["times"] -= 1
+            raise TemporaryError("the local store is busy: database is locked", delay=0.5)
+        yield from original(self)
+
+    monkeypatch.setattr(local_store.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(
+        local_store.LocalStore, "connect", local_store.contextmanager(sometimes_locked)
+    )
+    assert store.dataset_row("dev", "golden") is None  # third attempt succeeded
+    assert locked["calls"] == 3
+    locked.update(times=-1, calls=0)  # locked for good: gives up with the busy error
+    with pytest.raises(TemporaryError, match="busy"):
+        store.dataset_row("dev", "golden")
+    assert locked["calls"] == local_store.BUSY_ATTEMPTS
