@@ -35,7 +35,7 @@ from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.local_runtime import LocalRuntimeProvider
 from engine.providers.local_store import LocalStore
-from engine.providers.runs import run_inputs
+from engine.providers.runs import langfuse_recorder, run_inputs
 from engine.state.model import RunRecord
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class LocalEvalProvider:
         try:
             plan = prepare(node, inputs, ctx)
             # `store: langfuse`: the keys are resolved and checked now, before any deploy
-            recorder = self._recorder(ctx, plan.env)
+            recorder = langfuse_recorder(ctx, plan.env)
             # One evaluation at a time: an experiment's deploys running next to a gate would
             # eat the CPU the gate's agent needs, and its latency checks would measure that.
             with self._run_lock:
@@ -107,13 +107,6 @@ class LocalEvalProvider:
         if message is not None:
             message += f" — report: {run.reports['markdown']}"
         return RunResult(run.status, summarize(run), message)
-
-    def _recorder(self, ctx: Context, env: str) -> LangfuseRunRecorder | None:
-        if ctx.workspace.environments[env].doc.spec.store != "langfuse":
-            return None
-        from engine.providers.langfuse_runs import LangfuseRunRecorder
-
-        return LangfuseRunRecorder.for_environment(ctx, env)
 
     def _record(
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from engine.errors import AgentOpsError
 from engine.load.analysis import Sample
-from engine.providers.base import Context
 from engine.providers.langfuse_runs import LangfuseRunRecorder
 
 MAX_TRACES = 10_000
@@ -81,13 +80,6 @@ def record_load_run(
     conn = recorder.conn
     url = conn.link(f"/project/{conn.project.id}/sessions/{run_id}")
     return LoadRecording(run_id, recorded, len(samples), step, url)
-
-
-def recorder_for(ctx: Context, env: str) -> LangfuseRunRecorder | None:
-    """The environment's recorder (keys checked now), or None when its store is local."""
-    if ctx.workspace.environments[env].doc.spec.store != "langfuse":
-        return None
-    return LangfuseRunRecorder.for_environment(ctx, env)
 
 
 def record_summary(

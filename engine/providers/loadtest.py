@@ -28,7 +28,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import engine
 from engine.addresses import Address
@@ -49,12 +49,9 @@ from engine.providers.load_grading import grade, judge_config
 from engine.providers.load_records import save_run
 from engine.providers.load_target import Target, preflight, resolve_target
 from engine.providers.local_store import LocalStore
-from engine.providers.runs import run_inputs
+from engine.providers.runs import langfuse_recorder, run_inputs
 from engine.schema.loadtest import LoadPrompt, LoadTestSpec
 from engine.state.model import RunRecord, now_iso
-
-if TYPE_CHECKING:
-    from engine.providers.langfuse_runs import LangfuseRunRecorder
 
 STARTUP_GRACE_S = 20.0  # importing Locust, workers connecting
 CPU_WARNING = 0.9
@@ -164,14 +161,6 @@ class Progress:
             sys.stderr.flush()
 
 
-def _langfuse_recorder(ctx: Context, env: str) -> LangfuseRunRecorder | None:
-    if ctx.workspace.environments[env].doc.spec.store != "langfuse":
-        return None  # the Langfuse SDK is imported only where it is used
-    from engine.providers.langfuse_loadrun import recorder_for
-
-    return recorder_for(ctx, env)
-
-
 class LocustProvider:
     name: ClassVar[str] = "locust"
     kinds: ClassVar[frozenset[str]] = frozenset({"LoadTest"})
@@ -206,7 +195,7 @@ class LocustProvider:
             preflight(target)
             judge = judge_config(ctx.workspace, env)
             # `store: langfuse`: keys resolved and checked before any load is generated
-            recorder = _langfuse_recorder(ctx, env)
+            recorder = langfuse_recorder(ctx, env)
         except AgentOpsError as exc:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
             return RunResult("failed", {"run_id": run_id, "error": message}, message)

@@ -9,7 +9,7 @@ evaluated agent calls.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.addresses import Address
 from engine.datasets import canonical_json, dataset_digest, sha256_hex
@@ -18,6 +18,9 @@ from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs
 from engine.schema import EvaluatorRef
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.providers.langfuse_runs import LangfuseRunRecorder
 
 ENGINE_EVALUATORS_VERSION = "1"
 
@@ -57,3 +60,14 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
             )
         )[:16]
     return RunInputs(digest=digest_of(attrs), attrs=attrs)
+
+
+def langfuse_recorder(ctx: Context, env: str) -> LangfuseRunRecorder | None:
+    """The run recorder of an environment with `store: langfuse` (its keys resolved and
+    checked now, before any work), or None for the local store. The Langfuse SDK is
+    imported only here, for environments that use it."""
+    if ctx.workspace.environments[env].doc.spec.store != "langfuse":
+        return None
+    from engine.providers.langfuse_runs import LangfuseRunRecorder
+
+    return LangfuseRunRecorder.for_environment(ctx, env)

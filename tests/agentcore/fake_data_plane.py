@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+import uvicorn
 
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 
@@ -97,3 +100,16 @@ class FakeDataPlane:
         except urllib.error.HTTPError as exc:
             status, ctype, data = exc.code, exc.headers["Content-Type"], exc.read()
         self._reply(h, status, ctype or "application/json", data, {SESSION: sid})
+
+
+def serve(app: Any) -> tuple[str, uvicorn.Server]:
+    """An ASGI agent app on a free loopback port in a thread: (its URL, the server)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", server

@@ -11,37 +11,22 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import uvicorn
 from bedrock_agentcore import BedrockAgentCoreApp
 
 from engine.invoke import InvokeError
 from engine.providers.agentcore_invoke import AgentCoreInvoker, invoker_for
 
 from .conftest import REGION
-from .fake_data_plane import FakeDataPlane
+from .fake_data_plane import FakeDataPlane, serve
 from .helpers import apply_all, control, put_secret, state, workspace
 
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/echo_agent-abcdefghij"
-
-
-def serve(app: Any) -> tuple[str, uvicorn.Server]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", server
 
 
 @pytest.fixture(scope="module")

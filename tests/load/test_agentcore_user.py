@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from bedrock_agentcore import BedrockAgentCoreApp
 from starlette.responses import JSONResponse
 
@@ -30,7 +27,7 @@ from engine.providers.load_records import load_samples
 from engine.providers.local_store import LocalStore
 from engine.state.local import LocalStateStore
 from tests.agentcore.conftest import BUCKET, REGION, patch_moto_transitions
-from tests.agentcore.fake_data_plane import FakeDataPlane
+from tests.agentcore.fake_data_plane import FakeDataPlane, serve
 from tests.load.conftest import leftover_load_processes
 
 ENV = f"""\
@@ -130,18 +127,6 @@ def local_agent() -> BedrockAgentCoreApp:
         return {"response": f"Here is what the docs say about '{prompt}': plan, then apply."}
 
     return app
-
-
-def serve(app: Any) -> tuple[str, uvicorn.Server]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}", server
 
 
 @pytest.fixture
