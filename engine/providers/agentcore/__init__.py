@@ -1,0 +1,1 @@
+"""AgentCore provider: Agents of `runtime: agentcore` environments as Bedrock AgentCore runtimes."""

@@ -1,0 +1,1 @@
+"""Langfuse provider: datasets, dataset runs, traces and scores in a Langfuse project."""

@@ -1,0 +1,1 @@
+"""Run providers: Experiments and QualityGates (evaluation), LoadTests (Locust), Monitors."""

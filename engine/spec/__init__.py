@@ -1,0 +1,1 @@
+"""The spec language: load -> validate -> resolve -> graph -> digests, with diagnostics."""
