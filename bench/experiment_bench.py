@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.cli import main as cli  # noqa: E402
-from engine.datasets import LoadedItem, dataset_digest  # noqa: E402
 from engine.evaluation.cases import CaseResult, payload_of, run_cases  # noqa: E402
 from engine.evaluation.report_html import render_html  # noqa: E402
 from engine.evaluation.report_text import render_markdown  # noqa: E402
@@ -39,11 +38,12 @@ from engine.evaluation.run import EvalRun, VariantRun  # noqa: E402
 from engine.evaluation.store import EvalStore  # noqa: E402
 from engine.evaluators import build_evaluator  # noqa: E402
 from engine.invoke import LocalInvoker  # noqa: E402
-from engine.providers.local_store import LocalStore  # noqa: E402
+from engine.providers.local.store import LocalStore  # noqa: E402
 from engine.runtime.token import load_or_create_token  # noqa: E402
-from engine.schema import EvaluatorRef  # noqa: E402
+from engine.spec.datasets import LoadedItem, dataset_digest  # noqa: E402
+from engine.spec.schema import EvaluatorRef  # noqa: E402
+from engine.spec.workspace import load_workspace  # noqa: E402
 from engine.state.local import LocalStateStore  # noqa: E402
-from engine.workspace import load_workspace  # noqa: E402
 
 COPY = ("environments", "specs", "agents", "docs", "evaluators", "prompts", "dataset.json")
 

@@ -43,16 +43,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.addresses import Address  # noqa: E402
-from engine.graph import build_graph  # noqa: E402
 from engine.providers.base import Context, RunResult  # noqa: E402
-from engine.providers.load_records import load_samples  # noqa: E402
-from engine.providers.loadtest import LocustProvider  # noqa: E402
-from engine.providers.local_store import LocalStore  # noqa: E402
-from engine.providers.runs import run_inputs  # noqa: E402
+from engine.providers.local.store import LocalStore  # noqa: E402
+from engine.providers.runs.inputs import run_inputs  # noqa: E402
+from engine.providers.runs.load_records import load_samples  # noqa: E402
+from engine.providers.runs.loadtest import LocustProvider  # noqa: E402
 from engine.runtime.token import load_or_create_token  # noqa: E402
+from engine.spec.addresses import Address  # noqa: E402
+from engine.spec.graph import build_graph  # noqa: E402
+from engine.spec.workspace import load_workspace  # noqa: E402
 from engine.state.local import LocalStateStore  # noqa: E402
-from engine.workspace import load_workspace  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ENV = "apiVersion: agentops/v1\nkind: Environment\nmetadata: {name: prd}\n"

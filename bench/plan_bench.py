@@ -23,8 +23,8 @@ from engine.planner.planner import PlanOptions  # noqa: E402
 from engine.providers.fake import FakeProvider  # noqa: E402
 from engine.providers.registry import Registry  # noqa: E402
 from engine.reconcile import apply, make_plan, open_session, prepare  # noqa: E402
+from engine.spec.workspace import load_workspace  # noqa: E402
 from engine.state import local as state_local  # noqa: E402
-from engine.workspace import load_workspace  # noqa: E402
 from tests.reconciler.util import workspace  # noqa: E402
 
 

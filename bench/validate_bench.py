@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.graph import build_graph  # noqa: E402
-from engine.workspace import load_workspace  # noqa: E402
+from engine.spec.graph import build_graph  # noqa: E402
+from engine.spec.workspace import load_workspace  # noqa: E402
 
 ENVS = ("dev", "tst", "prd")
 DOCS_PER_FILE = 5

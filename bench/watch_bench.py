@@ -130,7 +130,7 @@ def main() -> int:
                 reconciles, took, won = burst(root, w)
                 w.stop()
         finally:
-            from engine.providers.local_runtime import owned_processes
+            from engine.providers.local.runtime import owned_processes
             from engine.state.local import LocalStateStore
 
             wid = LocalStateStore(root / ".agentops").read().workspace_id

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import faults
-from engine.addresses import Address
 from engine.errors import AgentOpsError, ProviderError, TemporaryError
-from engine.graph import GraphNode
 from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
+from engine.spec.addresses import Address
+from engine.spec.graph import GraphNode
 from engine.state.local import LocalStateStore
 from engine.state.model import PendingOp, ResourceState, RunRecord, State, now_iso
 

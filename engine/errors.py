@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.diagnostics import Diagnostic
+    from engine.spec.diagnostics import Diagnostic
 
 
 class AgentOpsError(Exception):

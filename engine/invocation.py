@@ -12,7 +12,7 @@ from engine.state.model import ResourceState
 def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> Any:
     """LocalInvoker or AgentCoreInvoker: both offer invoke()/ainvoke() and a context manager."""
     if res.provider == "agentcore":
-        from engine.providers.agentcore_invoke import AgentCoreInvoker
+        from engine.providers.agentcore.invoke import AgentCoreInvoker
 
         return AgentCoreInvoker.from_state(res, timeout=timeout)
     if res.provider == "local-runtime":

@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.addresses import Address
 from engine.applier import Applier, ApplyResult, EventSink
-from engine.datasets import canonical_json, sha256_hex
 from engine.errors import ProviderError, StalePlan, UsageError
-from engine.graph import DesiredGraph, GraphNode, build_graph
 from engine.planner.plan import Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
 from engine.providers.base import (
@@ -32,11 +29,14 @@ from engine.providers.base import (
     RunInputs,
 )
 from engine.providers.registry import Registry
-from engine.providers.runs import run_inputs
-from engine.schema import RUN_KINDS
+from engine.providers.runs.inputs import run_inputs
+from engine.spec.addresses import Address
+from engine.spec.datasets import canonical_json, sha256_hex
+from engine.spec.graph import DesiredGraph, GraphNode, build_graph
+from engine.spec.schema import RUN_KINDS
+from engine.spec.workspace import Workspace
 from engine.state.local import LocalStateStore
 from engine.state.model import State
-from engine.workspace import Workspace
 
 STATE_DIRNAME = ".agentops"
 

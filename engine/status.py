@@ -13,8 +13,8 @@ from engine.errors import AgentOpsError
 from engine.providers.base import Context
 from engine.providers.registry import Registry
 from engine.reconcile import state_dir
+from engine.spec.workspace import Workspace
 from engine.state.local import LocalStateStore, describe_holder, pid_alive
-from engine.workspace import Workspace
 
 
 def collect_status(root: Path) -> dict[str, Any]:

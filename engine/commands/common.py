@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported lazily: `agentops --help` must not pay for pydantic
-    from engine.diagnostics import Diagnostic
-    from engine.workspace import Workspace
+    from engine.spec.diagnostics import Diagnostic
+    from engine.spec.workspace import Workspace
 
 AddGlobal = Callable[[argparse.ArgumentParser], None]
 
@@ -35,7 +35,7 @@ def print_diagnostics(diags: Sequence[Diagnostic]) -> None:
 def load_valid_workspace(root: Path) -> Workspace:
     """The workspace, or WorkspaceInvalid after printing every diagnostic."""
     from engine.errors import WorkspaceInvalid
-    from engine.workspace import load_workspace
+    from engine.spec.workspace import load_workspace
 
     ws = load_workspace(root)
     if not ws.ok:

@@ -1,7 +1,7 @@
 """`agentops report` and `agentops experiment apply-best`: reading and acting on run results.
 
 `report` covers every recorded run: Experiments and QualityGates (`EvalStore`) and LoadTests
-(`engine.providers.load_records`), which share the local store.
+(`engine.providers.runs.load_records`), which share the local store.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from engine.errors import UsageError
 
 if TYPE_CHECKING:
     from engine.evaluation.store import EvalStore
-    from engine.providers.local_store import LocalStore
+    from engine.providers.local.store import LocalStore
 
 
 def register(sub: Any, add_global: AddGlobal) -> None:
@@ -69,7 +69,7 @@ def _store_path(root: Path, runs: str = "evaluation run") -> Path:
 
 def _eval_store(root: Path) -> EvalStore:
     from engine.evaluation.store import EvalStore
-    from engine.providers.local_store import LocalStore
+    from engine.providers.local.store import LocalStore
 
     return EvalStore(LocalStore(_store_path(root)))
 
@@ -107,8 +107,8 @@ def _report(root: Path, what: str | None, fmt: str) -> tuple[str, str, str]:
     which, a run id or nothing (the newest run) looks in both."""
     from engine.evaluation.report_html import render_html
     from engine.evaluation.report_text import render_markdown
-    from engine.providers.load_records import find_run, run_report
-    from engine.providers.local_store import LocalStore
+    from engine.providers.local.store import LocalStore
+    from engine.providers.runs.load_records import find_run, run_report
 
     kind = what.split(".", 1)[0].lower() if what and "." in what else ""
     store = LocalStore(_store_path(root, _RUNS.get(kind, "run")))
@@ -123,8 +123,8 @@ def _report(root: Path, what: str | None, fmt: str) -> tuple[str, str, str]:
 
 
 def _no_run(store: LocalStore, what: str | None, kind: str) -> UsageError:
-    from engine.diagnostics import nearest
-    from engine.providers.load_records import load_runs
+    from engine.providers.runs.load_records import load_runs
+    from engine.spec.diagnostics import nearest
 
     if what is None:
         return UsageError(
@@ -200,9 +200,9 @@ def _winner(root: Path, address: str) -> tuple[dict[str, Any], str]:
 
 
 def cmd_apply_best(args: argparse.Namespace) -> int:
-    from engine.diagnostics import did_you_mean
-    from engine.digests import agent_attrs, digest_of
     from engine.evaluation.writeback import edit_agent
+    from engine.spec.diagnostics import did_you_mean
+    from engine.spec.digests import agent_attrs, digest_of
 
     ws = load_valid_workspace(args.workspace)
     spec_ = ws.experiments.get(args.name)

@@ -38,7 +38,7 @@ def register(sub: Any, add_global: AddGlobal) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from engine.workspace import load_workspace
+    from engine.spec.workspace import load_workspace
 
     paths = [p if p.is_absolute() else args.workspace / p for p in args.paths]
     ws = load_workspace(args.workspace, paths)
@@ -70,7 +70,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from engine.schema_export import kind_schemas, reference_markdown
+    from engine.spec.schema_export import kind_schemas, reference_markdown
 
     if args.reference:
         sys.stdout.write(reference_markdown())
@@ -88,7 +88,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from engine.graph import build_graph
+    from engine.spec.graph import build_graph
 
     ws = load_valid_workspace(args.workspace)
     graph = build_graph(ws)

@@ -1,6 +1,6 @@
 """Evaluation runs: Experiments (HPO matrix) and QualityGates, from variants to reports.
 
-Pipeline role: the work behind the `local-eval` job provider (`engine.providers.evalruns`),
+Pipeline role: the work behind the `local-eval` job provider (`engine.providers.runs.evaluation`),
 which the applier calls for every `run` action of kind Experiment or QualityGate.
 
     matrix    expand an Experiment's matrix into agent variants (a gate has one: the agent)

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.datasets import LoadedItem
 from engine.evaluators import EvalCase, Evaluator, Score, ToolCall, evaluate_safely
 from engine.invoke import InvocationResult
+from engine.spec.datasets import LoadedItem
 
 #: how often a running batch checks whether the user interrupted the apply
 CANCEL_POLL_S = 0.1

@@ -26,8 +26,8 @@ from engine.errors import PermanentError
 from engine.evaluation.matrix import Variant
 from engine.evaluators import JudgeConfig
 from engine.providers.base import Context
-from engine.providers.local_runtime import LocalRuntimeProvider, owned_processes
-from engine.workspace import Workspace
+from engine.providers.local.runtime import LocalRuntimeProvider, owned_processes
+from engine.spec.workspace import Workspace
 
 if TYPE_CHECKING:
     from engine.runtime.process import AgentProcess

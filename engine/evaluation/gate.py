@@ -24,7 +24,7 @@ from typing import Any, Literal
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 from engine.evaluators import verdict
 from engine.evaluators.aggregate import Verdict
-from engine.schema import LatencyLimits
+from engine.spec.schema import LatencyLimits
 
 
 @dataclass(frozen=True)

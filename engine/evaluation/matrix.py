@@ -5,7 +5,7 @@ Pipeline role: first step of an Experiment run. Every combination of the matrix 
 with those fields replaced. Keys are agent fields as written in YAML (`model`,
 `systemPrompt`, `lifecycle`, ...) or `env.NAME` for one environment variable. A matrix
 `systemPrompt` replaces the base `systemPromptFile` and vice versa, the same rule the
-workspace validator checks (`engine.workspace` check_experiment), so what validated is
+workspace validator checks (`engine.spec.workspace` check_experiment), so what validated is
 exactly what runs.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.digests import agent_attrs, digest_of
 from engine.errors import PermanentError
-from engine.schema import AgentSpec, ExperimentSpec, MatrixValue
-from engine.workspace import Workspace
+from engine.spec.digests import agent_attrs, digest_of
+from engine.spec.schema import AgentSpec, ExperimentSpec, MatrixValue
+from engine.spec.workspace import Workspace
 
 #: the other way of giving the same field: setting one removes the other
 _PROMPT_TWINS = {"systemPrompt": "systemPromptFile", "systemPromptFile": "systemPrompt"}

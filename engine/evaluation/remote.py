@@ -2,7 +2,7 @@
 
 Pipeline role: `prepare` splits a run's evaluator references into local ones (built and run
 by `cases`) and remote ones (`RemoteEvaluator`); after the run was recorded in Langfuse, the
-provider waits for the remote scores (`engine.providers.langfuse_remote_scores`) and calls
+provider waits for the remote scores (`engine.providers.langfuse.remote_scores`) and calls
 `fold` per variant, which puts them into each case's scores under the evaluator's label and
 re-aggregates - from then on a remote score is gated, ranked and reported like a local one.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from engine.evaluation.results import EvaluatorInfo, aggregate
 from engine.evaluation.run import VariantRun
 from engine.evaluators import Score, is_remote, validate_reference
-from engine.schema import EvaluatorRef
+from engine.spec.schema import EvaluatorRef
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.evaluation.cases import CaseResult
 from engine.evaluators import EvaluatorSummary, percentile, summarize
-from engine.schema import EvaluatorRef
+from engine.spec.schema import EvaluatorRef
 
 #: objective metrics that are not evaluator labels
 RUN_METRICS = ("pass_rate", "latency_p50", "latency_p95", "errors")

@@ -1,6 +1,6 @@
 """Runner: one Experiment or QualityGate run from its spec to a stored, reported `EvalRun`.
 
-Pipeline role: called by `engine.providers.evalruns.LocalEvalProvider.run` in an applier
+Pipeline role: called by `engine.providers.runs.evaluation.LocalEvalProvider.run` in an applier
 worker thread. Order of work, and why:
 
 1. stop anything a crashed earlier run of the same address left running (ownership tags);
@@ -24,8 +24,6 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.addresses import KIND_PREFIX
-from engine.datasets import LoadedItem
 from engine.errors import PermanentError
 from engine.evaluation.cases import (
     CANCEL_POLL_S,
@@ -47,11 +45,13 @@ from engine.evaluation.results import (
 )
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluators import Evaluator, EvaluatorConfigError, build_evaluator
-from engine.graph import GraphNode
 from engine.invoke import LocalInvoker
 from engine.providers.base import Context, RunInputs
-from engine.providers.local_runtime import LocalRuntimeProvider
-from engine.schema import EvaluatorRef, ExperimentSpec, QualityGateSpec
+from engine.providers.local.runtime import LocalRuntimeProvider
+from engine.spec.addresses import KIND_PREFIX
+from engine.spec.datasets import LoadedItem
+from engine.spec.graph import GraphNode
+from engine.spec.schema import EvaluatorRef, ExperimentSpec, QualityGateSpec
 from engine.state.model import now_iso
 
 __all__ = ["Cancelled", "RunPlan", "execute", "judge", "new_run_id", "prepare"]

@@ -1,7 +1,7 @@
 """Evaluation store: every run, variant, case and score in the local SQLite store.
 
 Pipeline role: the end of a run (`save`) and the start of every report (`load`). The tables
-live in the same `.agentops/store.sqlite` as the datasets (`engine.providers.local_store`)
+live in the same `.agentops/store.sqlite` as the datasets (`engine.providers.local.store`)
 and are created on first use. One run is written in one transaction, so a run is either
 fully recorded or not at all; results are never updated afterwards.
 
@@ -25,7 +25,7 @@ from engine.evaluation.gate import GateOutcome
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluators import Score
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS eval_runs (

@@ -51,8 +51,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from engine.diagnostics import did_you_mean
 from engine.evaluators.base import EvalCase, EvaluatorConfigError, Score, failed_call_score
+from engine.spec.diagnostics import did_you_mean
 
 #: the keywords a custom evaluator may declare
 ARGUMENTS = ("input", "output", "expected", "trajectory", "latency_ms", "metadata", "params")

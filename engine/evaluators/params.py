@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.diagnostics import did_you_mean
 from engine.evaluators.base import EvaluatorConfigError
-from engine.schema.base import InvalidValue, parse_duration
+from engine.spec.diagnostics import did_you_mean
+from engine.spec.schema.base import InvalidValue, parse_duration
 
 ParamKind = Literal[
     "string",

@@ -10,7 +10,7 @@ anything heavy. A reference is one of
   ``evaluators/<file>.py:<function>`` (see `engine.evaluators.custom` for the signature);
 * ``langfuse:<score name>``: a *remote* score Langfuse's own evaluators (LLM-as-a-judge,
   annotation queues) put on a recorded run. Nothing is built locally for it: the runner
-  records the run in Langfuse and waits for the score (`engine.providers.langfuse_remote_scores`).
+  records the run in Langfuse and waits for the score (`engine.providers.langfuse.remote_scores`).
 
 Built-in evaluator modules are imported when first built; autoevals, openai and wordllama
 only when an evaluator that needs them is built, never at import time.
@@ -26,7 +26,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, cast
 
-from engine.diagnostics import did_you_mean
 from engine.evaluators.autoevals_scorers import (
     AUTOEVALS_SCORERS,
     HEURISTIC_SCORERS,
@@ -42,6 +41,7 @@ from engine.evaluators.judge import (
     require_openai,
 )
 from engine.evaluators.params import ParamSpec, validate_params
+from engine.spec.diagnostics import did_you_mean
 
 if TYPE_CHECKING:
     from engine.evaluators.facts import Method as FactsMethod

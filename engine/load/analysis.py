@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.evaluators.aggregate import percentile
-from engine.schema.loadtest import Slo
+from engine.spec.schema.loadtest import Slo
 
 #: SLO field -> (YAML name, unit, True when the measured value must stay at or below the limit)
 SLO_FIELDS: dict[str, tuple[str, str, bool]] = {

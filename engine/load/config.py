@@ -1,6 +1,6 @@
 """The load runner's configuration file: what the parent asks the Locust process to do.
 
-Role: the one contract between `engine.providers.loadtest` (which writes it from a LoadTest
+Role: the one contract between `engine.providers.runs.loadtest` (which writes it from a LoadTest
 spec) and `engine.load.runner` (which reads it). Standard library only, because the runner
 imports it right after Locust and the parent must not pay for Locust. The file holds no
 secret: the local runtime's token is read by the runner from `token_file` (mode 0600), so

@@ -8,7 +8,7 @@ measured here. Two entry points:
 * `render_page` - a standalone page in the evaluation reports' shell
   (`engine.evaluation.report_html.page`: same CSS, no script, no external asset);
 * `render_run` - the same content as one `<section class="loadtest">` fragment, to embed in
-  another page (`engine.providers.load_records.load_run_html`).
+  another page (`engine.providers.runs.load_records.load_run_html`).
 
 Every text that comes from data (prompt names, errors, the target) is escaped.
 """

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.addresses import Address
 from engine.errors import UsageError
-from engine.graph import DesiredGraph
 from engine.planner.plan import Action, Change, FieldDiff, Plan, Reason, ReasonEntry
 from engine.providers.base import Desired, Observed, RunInputs
-from engine.schema import RUN_KINDS
+from engine.spec.addresses import Address
+from engine.spec.graph import DesiredGraph
+from engine.spec.schema import RUN_KINDS
 from engine.state.model import ResourceState, State
 
 RESOURCE_KINDS = frozenset({"Agent", "Dataset"})

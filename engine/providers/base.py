@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from engine.addresses import Address
-from engine.graph import GraphNode
+from engine.spec.addresses import Address
+from engine.spec.graph import GraphNode
+from engine.spec.workspace import Workspace
 from engine.state.model import PendingOp, ResourceState, RunRecord
-from engine.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class RunResult:
 class JobProvider(Protocol):
     """Experiments, gates, load tests: started, waited for, cancelled.
 
-    Whether a run is due is decided from its inputs digest (`engine.providers.runs`), which
+    Whether a run is due is decided from its inputs digest (`engine.providers.runs.inputs`), which
     is the same whatever provider runs it.
     """
 

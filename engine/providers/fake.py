@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.datasets import dataset_digest
-from engine.digests import agent_attrs, digest_of
-from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
+from engine.spec.datasets import dataset_digest
+from engine.spec.digests import agent_attrs, digest_of
+from engine.spec.graph import GraphNode
 from engine.state.local import atomic_write
 from engine.state.model import PendingOp, ResourceState
 

@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from engine.errors import UsageError
-from engine.graph import GraphNode
 from engine.providers.base import JobProvider, ResourceProvider
-from engine.workspace import Workspace
+from engine.spec.graph import GraphNode
+from engine.spec.workspace import Workspace
 
 Route = Callable[[GraphNode, Workspace], str]
 
@@ -42,16 +42,16 @@ class Registry:
     def default(cls, state_dir: Path) -> Registry:
         # agentcore imports boto3 only when it first talks to AWS (agentcore_aws.Aws), the
         # Langfuse store the SDK only when it first talks to Langfuse (langfuse_http).
-        from engine.providers.agentcore import AgentCoreProvider
-        from engine.providers.langfuse_store import LangfuseStoreProvider
-        from engine.providers.local_runtime import LocalRuntimeProvider
-        from engine.providers.local_store import LocalStore, LocalStoreProvider
+        from engine.providers.agentcore.provider import AgentCoreProvider
+        from engine.providers.langfuse.store import LangfuseStoreProvider
+        from engine.providers.local.runtime import LocalRuntimeProvider
+        from engine.providers.local.store import LocalStore, LocalStoreProvider
 
         store = LocalStore(state_dir / "store.sqlite")
-        from engine.providers.evalruns import LocalEvalProvider
+        from engine.providers.runs.evaluation import LocalEvalProvider
 
         jobs: list[JobProvider] = [LocalEvalProvider(state_dir, store)]
-        from engine.providers.loadtest import LocustProvider
+        from engine.providers.runs.loadtest import LocustProvider
 
         jobs.append(LocustProvider(state_dir, store))
         resources: list[ResourceProvider] = [

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import PermanentError, TemporaryError
-from engine.schema.environment import AwsSettings
+from engine.spec.schema.environment import AwsSettings
 
 
 class Secret:

@@ -17,10 +17,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine.diagnostics import Diagnostic, SourceLocation
-from engine.explain import dotted, explain
-from engine.loader import RawDocument, load_text, read_text
-from engine.schema import DatasetItem, ExpectedOutput
+from engine.spec.diagnostics import Diagnostic, SourceLocation
+from engine.spec.explain import dotted, explain
+from engine.spec.loader import RawDocument, load_text, read_text
+from engine.spec.schema import DatasetItem, ExpectedOutput
 
 
 def canonical_json(value: object) -> str:

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.datasets import canonical_json, sha256_hex
-from engine.schema import AgentSpec
-from engine.workspace import Workspace
+from engine.spec.datasets import canonical_json, sha256_hex
+from engine.spec.schema import AgentSpec
+from engine.spec.workspace import Workspace
 
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")

@@ -12,7 +12,6 @@ import ast
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.diagnostics import did_you_mean
 from engine.evaluators.base import EvaluatorConfigError
 from engine.evaluators.registry import (
     AUTOEVALS_HEURISTIC_SCORERS,
@@ -20,9 +19,10 @@ from engine.evaluators.registry import (
     BUILTIN_EVALUATORS,
     validate_reference,
 )
+from engine.spec.diagnostics import did_you_mean
 
 if TYPE_CHECKING:
-    from engine.schema import EvaluatorRef
+    from engine.spec.schema import EvaluatorRef
 
 BUILTINS = tuple(BUILTIN_EVALUATORS)
 AUTOEVALS_OFFLINE = AUTOEVALS_HEURISTIC_SCORERS

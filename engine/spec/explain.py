@@ -19,7 +19,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from engine.diagnostics import did_you_mean, nearest
+from engine.spec.diagnostics import did_you_mean, nearest
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engine.addresses import Address
-from engine.schema import Document
-from engine.workspace import Spec, Workspace, gc_paused
+from engine.spec.addresses import Address
+from engine.spec.schema import Document
+from engine.spec.workspace import Spec, Workspace, gc_paused
 
 #: plan/apply order between independent nodes: environments, datasets, agents, runs
 KIND_RANK = {

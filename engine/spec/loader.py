@@ -24,7 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from engine.diagnostics import Diagnostic, SourceLocation
+from engine.spec.diagnostics import Diagnostic, SourceLocation
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DEFAULT_ROOTS = ("specs", "environments")

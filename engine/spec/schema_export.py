@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.schema import KINDS
+from engine.spec.schema import KINDS
 
 
 def kind_schemas() -> dict[str, dict[str, Any]]:

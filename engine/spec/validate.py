@@ -2,7 +2,7 @@
 
 Pipeline role: second stage (`load -> validate -> resolve`). The envelope is checked by hand
 (apiVersion, kind with "did you mean", metadata.name) so those errors read well; the rest is
-pydantic with `extra="forbid"`, whose errors `engine.explain` puts in the user's words and
+pydantic with `extra="forbid"`, whose errors `engine.spec.explain` puts in the user's words and
 whose paths are walked back through the YAML position index to a precise `file:line:col`.
 """
 
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ValidationError
 
-from engine.addresses import KIND_PREFIX
-from engine.diagnostics import Diagnostic, did_you_mean
-from engine.explain import explain, type_name
-from engine.loader import RawDocument
-from engine.schema import API_VERSION, KINDS, Document
+from engine.spec.addresses import KIND_PREFIX
+from engine.spec.diagnostics import Diagnostic, did_you_mean
+from engine.spec.explain import explain, type_name
+from engine.spec.loader import RawDocument
+from engine.spec.schema import API_VERSION, KINDS, Document
 
 ENVELOPE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 

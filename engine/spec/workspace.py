@@ -19,13 +19,13 @@ from typing import Generic, TypeVar
 
 from pydantic import ValidationError
 
-from engine.addresses import KIND_PREFIX
-from engine.datasets import LoadedItem, load_dataset_file, parse_items
-from engine.diagnostics import Diagnostic, SourceLocation, did_you_mean, nearest, sort_key
-from engine.evaluator_names import check_evaluator
-from engine.explain import explain
-from engine.loader import RawDocument, discover, load_files, load_text, read_text, relative
-from engine.schema import (
+from engine.spec.addresses import KIND_PREFIX
+from engine.spec.datasets import LoadedItem, load_dataset_file, parse_items
+from engine.spec.diagnostics import Diagnostic, SourceLocation, did_you_mean, nearest, sort_key
+from engine.spec.evaluator_names import check_evaluator
+from engine.spec.explain import explain
+from engine.spec.loader import RawDocument, discover, load_files, load_text, read_text, relative
+from engine.spec.schema import (
     Agent,
     AgentSpec,
     Dataset,
@@ -37,8 +37,8 @@ from engine.schema import (
     LoadTest,
     QualityGate,
 )
-from engine.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
-from engine.validate import validate_document
+from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
+from engine.spec.validate import validate_document
 
 D = TypeVar("D", bound=Document, covariant=True)
 

@@ -22,10 +22,10 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from engine.diagnostics import Diagnostic
 from engine.errors import UsageError
 from engine.providers.registry import Registry
 from engine.reconcile import state_dir
+from engine.spec.diagnostics import Diagnostic
 from engine.watcher.backoff import BackoffPolicy, BackoffTable
 from engine.watcher.cycle import Cycle, EventLog, WatchOptions
 from engine.watcher.files import FileEvents, watched_paths

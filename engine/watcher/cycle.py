@@ -23,18 +23,18 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.applier import STOPPING, ApplyResult, Outcome
-from engine.diagnostics import Diagnostic
 from engine.errors import AgentOpsError, StateLocked, TemporaryError
 from engine.planner.plan import Action, Change, Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanOptions
 from engine.providers.registry import Registry
 from engine.reconcile import Session, apply, make_plan, open_session, prepare
+from engine.spec.diagnostics import Diagnostic
+from engine.spec.workspace import Workspace, load_workspace
 from engine.watcher import snapshot
 from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
 from engine.watcher.report import WatchReport, iso
 from engine.watcher.scope import defer, healing_only, observe_each
-from engine.workspace import Workspace, load_workspace
 
 
 class EventLog(Protocol):

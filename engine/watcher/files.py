@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.workspace import Workspace
+from engine.spec.workspace import Workspace
 
 TREES = ("specs", "environments", "agents", "evaluators")
 IGNORED_DIRS = frozenset(

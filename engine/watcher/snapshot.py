@@ -20,10 +20,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from engine.addresses import Address
 from engine.providers.base import Desired, RunInputs
 from engine.reconcile import Session, recover_pending
-from engine.workspace import Spec, Workspace
+from engine.spec.addresses import Address
+from engine.spec.workspace import Spec, Workspace
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from engine.planner.plan import Plan
 from engine.planner.planner import PlanOptions
 from engine.providers.registry import Registry
 from engine.reconcile import apply, make_plan, open_session, prepare
+from engine.spec.workspace import load_workspace
 from engine.state.local import LocalStateStore
 from engine.state.model import State
-from engine.workspace import load_workspace
 
 from .conftest import BUCKET, REGION
 

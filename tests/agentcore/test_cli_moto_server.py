@@ -34,7 +34,7 @@ import pytest
 
 from engine import faults
 from engine.cli import main
-from engine.providers.agentcore_names import TAG_WORKSPACE, names_for
+from engine.providers.agentcore.names import TAG_WORKSPACE, names_for
 from engine.state.local import LocalStateStore
 
 from .conftest import REGION

@@ -12,7 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from engine.providers.agentcore_names import names_for
+from engine.providers.agentcore.names import names_for
 
 from .conftest import REGION
 from .helpers import apply_all, control, plan, put_secret, state, workspace

@@ -20,7 +20,7 @@ import pytest
 from bedrock_agentcore import BedrockAgentCoreApp
 
 from engine.invoke import InvokeError
-from engine.providers.agentcore_invoke import AgentCoreInvoker, invoker_for
+from engine.providers.agentcore.invoke import AgentCoreInvoker, invoker_for
 
 from .conftest import REGION
 from .fake_data_plane import FakeDataPlane, serve

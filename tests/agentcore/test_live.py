@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.providers.agentcore_invoke import invoker_for
+from engine.providers.agentcore.invoke import invoker_for
 
 from .helpers import apply_all, plan, state, workspace
 

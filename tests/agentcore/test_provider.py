@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from engine.errors import PermanentError
-from engine.providers.agentcore_names import TAG_DIGEST, names_for
+from engine.providers.agentcore.names import TAG_DIGEST, names_for
 
 from .conftest import BUCKET, REGION
 from .helpers import (
@@ -252,7 +252,7 @@ def test_a_name_taken_by_a_runtime_we_do_not_own_is_an_error(tmp_path: Path) -> 
     workspace(tmp_path, orchestrator=False)
     put_secret()
     # The state (and so the workspace id) exists before anyone squats the name.
-    from engine.workspace import load_workspace
+    from engine.spec.workspace import load_workspace
 
     with open_session(load_workspace(tmp_path), "plan", registry=registry(tmp_path)) as s:
         wid = s.state.workspace_id

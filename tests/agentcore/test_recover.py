@@ -14,12 +14,12 @@ import boto3
 import pytest
 
 from engine.applier import idempotency_token
-from engine.providers.agentcore import AgentCoreProvider
-from engine.providers.agentcore_names import TAG_TOKEN, names_for
+from engine.providers.agentcore.names import TAG_TOKEN, names_for
+from engine.providers.agentcore.provider import AgentCoreProvider
 from engine.providers.base import Context
 from engine.reconcile import open_session
+from engine.spec.workspace import load_workspace
 from engine.state.model import PendingOp
-from engine.workspace import load_workspace
 
 from .conftest import REGION
 from .helpers import apply_all, control, put_secret, registry, runtimes, state, workspace

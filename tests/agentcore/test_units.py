@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import PermanentError, TemporaryError
-from engine.providers.agentcore_artifacts import (
+from engine.providers.agentcore.artifacts import (
     deterministic_zip,
     launcher,
     vendor_command,
 )
-from engine.providers.agentcore_errors import translate, translate_core
-from engine.providers.agentcore_names import address_tag, names_for
-from engine.providers.agentcore_policies import model_resources
-from engine.providers.agentcore_runtime import config_drift, derived_token
+from engine.providers.agentcore.errors import translate, translate_core
+from engine.providers.agentcore.names import address_tag, names_for
+from engine.providers.agentcore.policies import model_resources
+from engine.providers.agentcore.runtime import config_drift, derived_token
 
 RUNTIME_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$")
 TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]*$")
@@ -169,8 +169,8 @@ def test_env_drift_names_variables_never_values() -> None:
 
 @pytest.mark.parametrize("ref", ["env:TOKEN"])
 def test_env_secrets_are_refused_in_aws(ref: str) -> None:
-    from engine.providers.agentcore_spec import ssm_parameters
-    from engine.schema import AgentSpec
+    from engine.providers.agentcore.spec import ssm_parameters
+    from engine.spec.schema import AgentSpec
 
     spec = AgentSpec(source="s", entrypoint="a.py", model="fast", secrets={"T": ref})
     with pytest.raises(PermanentError, match="must be ssm:/path"):

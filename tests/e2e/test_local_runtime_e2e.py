@@ -16,7 +16,7 @@ import pytest
 
 from engine.cli import main
 from engine.invoke import LocalInvoker
-from engine.providers.local_runtime import owned_processes
+from engine.providers.local.runtime import owned_processes
 from engine.runtime.token import load_or_create_token
 from engine.state.local import LocalStateStore
 

@@ -7,12 +7,12 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from engine.datasets import LoadedItem
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.run import EvalRun
 from engine.evaluators import Score
 from engine.invoke import InvocationResult
-from engine.workspace import Workspace, load_workspace
+from engine.spec.datasets import LoadedItem
+from engine.spec.workspace import Workspace, load_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = (
@@ -143,7 +143,7 @@ def make_run(kind: str = "Experiment", *, reps: int = 2) -> EvalRun:
     from engine.evaluation.gate import evaluate_gate
     from engine.evaluation.results import EvaluatorInfo, aggregate
     from engine.evaluation.run import EvalRun, VariantRun
-    from engine.schema import LatencyLimits
+    from engine.spec.schema import LatencyLimits
 
     gated = kind == "QualityGate"
     infos = [

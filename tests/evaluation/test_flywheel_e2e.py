@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.providers.local_runtime import owned_processes
+from engine.providers.local.runtime import owned_processes
 from engine.state.local import LocalStateStore
 
 from .helpers import copy_example

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.evaluation.gate import evaluate_gate
 from engine.evaluation.results import EvaluatorInfo, aggregate
-from engine.schema import LatencyLimits
+from engine.spec.schema import LatencyLimits
 
 from .helpers import case
 

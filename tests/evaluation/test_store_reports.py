@@ -13,7 +13,7 @@ import pytest
 from engine.evaluation.report_html import render_html
 from engine.evaluation.report_text import render_markdown, renderables
 from engine.evaluation.store import EvalStore
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
 
 from .helpers import make_run
 
@@ -128,7 +128,7 @@ def test_a_store_operation_that_finds_the_database_locked_is_run_again(
     from collections.abc import Iterator
 
     from engine.errors import TemporaryError
-    from engine.providers import local_store
+    from engine.providers.local import store as local_store
 
     store = local_store.LocalStore(tmp_path / "store.sqlite")
     original = local_store.LocalStore.connect.__wrapped__  # type: ignore[attr-defined]

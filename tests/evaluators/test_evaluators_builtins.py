@@ -86,7 +86,7 @@ class TestTrajectory:
         assert run("trajectory", case()).value == 1.0
 
     def test_pydantic_expected_output_is_accepted(self) -> None:
-        from engine.schema.dataset import ExpectedOutput
+        from engine.spec.schema.dataset import ExpectedOutput
 
         expected = ExpectedOutput(trajectory=["getLangfuseOverview", "searchLangfuseDocs"])
         assert run("trajectory", case(expected=expected)).value == 1.0

@@ -72,7 +72,7 @@ class TestNames:
         assert build_evaluator("facts", {}, workspace=WS, name="coverage").name == "coverage"
 
     def test_names_agree_with_the_static_spec_checker(self) -> None:
-        import engine.evaluator_names as names
+        import engine.spec.evaluator_names as names
 
         assert set(names.BUILTINS) == set(BUILTIN_EVALUATORS)
         assert set(names.AUTOEVALS_OFFLINE + names.AUTOEVALS_LLM) == set(AUTOEVALS_SCORERS)

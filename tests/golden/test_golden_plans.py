@@ -14,14 +14,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from engine.addresses import Address
-from engine.graph import GraphNode
 from engine.planner.plan import Plan
 from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.fake import FakeProvider
 from engine.providers.registry import Registry
-from engine.providers.runs import run_inputs
+from engine.providers.runs.inputs import run_inputs
 from engine.render.plan import render_json, render_markdown, render_text
+from engine.spec.addresses import Address
+from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord
 from tests.reconciler.util import run_apply, run_plan, workspace, write
 

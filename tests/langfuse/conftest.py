@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.providers.langfuse_tracing import forget_tracing_clients
+from engine.providers.langfuse.tracing import forget_tracing_clients
 from tests.langfuse.double import LangfuseDouble
 from tests.langfuse.helpers import PK_VAR, SK_VAR, Keys, Sleeps
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from engine.planner.plan import Plan
 from engine.planner.planner import PlanOptions
-from engine.providers.langfuse_http import RetryPolicy
-from engine.providers.langfuse_store import LangfuseStoreProvider
+from engine.providers.langfuse.http import RetryPolicy
+from engine.providers.langfuse.store import LangfuseStoreProvider
 from engine.providers.registry import Registry
 from engine.reconcile import apply, make_plan, open_session, prepare
-from engine.workspace import load_workspace
+from engine.spec.workspace import load_workspace
 
 PK_VAR, SK_VAR = "LANGFUSE_TEST_PK", "LANGFUSE_TEST_SK"
 

@@ -26,9 +26,9 @@ pytestmark = [
 def test_sync_and_record_against_a_real_project(tmp_path: Path) -> None:
     from engine.cli import main
     from engine.providers.base import Context
-    from engine.providers.langfuse_runs import LangfuseRunRecorder
+    from engine.providers.langfuse.runs import LangfuseRunRecorder
+    from engine.spec.workspace import load_workspace
     from engine.state.local import LocalStateStore
-    from engine.workspace import load_workspace
 
     host = os.environ.get("LANGFUSE_BASE_URL") or os.environ.get(
         "LANGFUSE_HOST", "https://cloud.langfuse.com"

@@ -16,11 +16,11 @@ import pytest
 
 from engine.errors import PermanentError
 from engine.providers.base import Context
-from engine.providers.langfuse_items import item_uuid
-from engine.providers.langfuse_remote_scores import wait_for_remote_scores
-from engine.providers.langfuse_runs import LangfuseRunRecorder, experiment_id, run_name
+from engine.providers.langfuse.items import item_uuid
+from engine.providers.langfuse.remote_scores import wait_for_remote_scores
+from engine.providers.langfuse.runs import LangfuseRunRecorder, experiment_id, run_name
+from engine.spec.workspace import Workspace, load_workspace
 from engine.state.local import LocalStateStore
-from engine.workspace import Workspace, load_workspace
 from tests.langfuse.double import LangfuseDouble, Span
 from tests.langfuse.helpers import SK_VAR, items, lf_workspace, provider, reconcile
 
@@ -248,7 +248,7 @@ def test_a_finished_eval_run_is_recorded_variant_by_variant(
     from engine.evaluation.results import EvaluatorInfo, aggregate
     from engine.evaluation.run import EvalRun, VariantRun
     from engine.evaluators import Score
-    from engine.providers.langfuse_evalrun import record_eval_run
+    from engine.providers.langfuse.evalrun import record_eval_run
 
     infos = [EvaluatorInfo(label="facts", use="facts")]
     cases = [
@@ -298,7 +298,7 @@ def test_remote_scores_are_folded_into_the_run_before_its_aggregates_are_sent(
     from engine.evaluation.results import EvaluatorInfo, aggregate
     from engine.evaluation.run import EvalRun, VariantRun
     from engine.evaluators import Score
-    from engine.providers.langfuse_evalrun import record_eval_run
+    from engine.providers.langfuse.evalrun import record_eval_run
 
     infos = [EvaluatorInfo("facts", "facts"), EvaluatorInfo("helpful", "langfuse:helpfulness")]
     cases = [
@@ -351,7 +351,7 @@ def test_a_remote_score_that_never_comes_is_an_error_at_the_timeout(
     from engine.evaluation.remote import RemoteEvaluator
     from engine.evaluation.results import EvaluatorInfo, aggregate
     from engine.evaluation.run import EvalRun, VariantRun
-    from engine.providers.langfuse_evalrun import record_eval_run
+    from engine.providers.langfuse.evalrun import record_eval_run
 
     infos = [EvaluatorInfo("helpfulness", "langfuse:helpfulness")]
     cases = [CaseResult("q0", 0, 0, True, "a", None, 10.0)]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.planner.plan import Action, Reason
-from engine.providers.langfuse_items import MARKER, item_uuid
-from engine.providers.langfuse_store import LangfuseStoreProvider
+from engine.providers.langfuse.items import MARKER, item_uuid
+from engine.providers.langfuse.store import LangfuseStoreProvider
 from engine.state.local import LocalStateStore
 from tests.langfuse.double import LangfuseDouble
 from tests.langfuse.helpers import (
@@ -255,7 +255,7 @@ def test_destroy_archives_every_item(ws: Path, double: LangfuseDouble) -> None:
     from engine.planner.planner import PlanOptions
     from engine.providers.registry import Registry
     from engine.reconcile import apply, make_plan, open_session, prepare
-    from engine.workspace import load_workspace
+    from engine.spec.workspace import load_workspace
 
     reconcile(ws, provider())
     with open_session(load_workspace(ws), "destroy", registry=Registry([provider()], [])) as s:
@@ -281,9 +281,9 @@ def test_state_holds_references_and_digests_only(
 
 
 def test_provider_is_registered_and_routed(tmp_path: Path, double: LangfuseDouble) -> None:
-    from engine.graph import build_graph
     from engine.providers.registry import Registry
-    from engine.workspace import load_workspace
+    from engine.spec.graph import build_graph
+    from engine.spec.workspace import load_workspace
 
     ws = load_workspace(lf_workspace(tmp_path / "ws", double.url, items(1)))
     registry = Registry.default(tmp_path / ".agentops")

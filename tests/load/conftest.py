@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.addresses import Address
-from engine.graph import build_graph
 from engine.providers.base import Context, RunResult
-from engine.providers.loadtest import LocustProvider
-from engine.providers.local_store import LocalStore
-from engine.providers.runs import run_inputs
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.inputs import run_inputs
+from engine.providers.runs.loadtest import LocustProvider
+from engine.spec.addresses import Address
+from engine.spec.graph import build_graph
+from engine.spec.workspace import load_workspace
 from engine.state.local import LocalStateStore
-from engine.workspace import load_workspace
 
 HERE = Path(__file__).resolve().parent
 AGENTOPS = str(Path(sys.executable).with_name("agentops"))

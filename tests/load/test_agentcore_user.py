@@ -23,8 +23,8 @@ from bedrock_agentcore import BedrockAgentCoreApp
 from starlette.responses import JSONResponse
 
 from engine.cli import main
-from engine.providers.load_records import load_samples
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.load_records import load_samples
 from engine.state.local import LocalStateStore
 from tests.agentcore.conftest import BUCKET, REGION, patch_moto_transitions
 from tests.agentcore.fake_data_plane import FakeDataPlane, serve

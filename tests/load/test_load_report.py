@@ -18,8 +18,8 @@ import pytest
 from engine.cli import main
 from engine.load.html import render_page
 from engine.load.report import ms
-from engine.providers.load_records import load_samples
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.load_records import load_samples
 from tests.load.conftest import LoadWorkspace
 
 SPEC = """\

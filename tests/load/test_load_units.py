@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from engine.load.analysis import Sample, analyze, check_slos, metrics, read_samples
 from engine.load.answer import Entry, read_answer, samples_of
 from engine.load.config import RunnerConfig, open_pool_size, rate_at
-from engine.providers.load_target import Target
-from engine.providers.loadtest import describe_load, runner_config
-from engine.schema.loadtest import LoadPrompt, LoadTestSpec, Slo
+from engine.providers.runs.load_target import Target
+from engine.providers.runs.loadtest import describe_load, runner_config
+from engine.spec.schema.loadtest import LoadPrompt, LoadTestSpec, Slo
 
 
 def sample(
@@ -246,7 +246,7 @@ def test_runner_entry_imports_locust_first_and_reports_a_bad_config(tmp_path: Pa
 
 def test_the_parent_side_never_imports_locust() -> None:
     probe = (
-        "import sys, engine.providers.loadtest, engine.providers.registry;"
+        "import sys, engine.providers.runs.loadtest, engine.providers.registry;"
         "assert 'locust' not in sys.modules and 'gevent' not in sys.modules, 'locust imported'"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)

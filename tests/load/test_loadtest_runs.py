@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import socket
 
-from engine.providers.load_records import load_run_html, load_runs, load_samples
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.load_records import load_run_html, load_runs, load_samples
 from tests.load.conftest import LoadWorkspace, leftover_load_processes
 
 CLOSED = """\

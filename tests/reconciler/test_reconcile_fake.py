@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.addresses import Address
 from engine.errors import PermanentError, UsageError
 from engine.planner.plan import Action
 from engine.providers.fake import FakeCall
+from engine.spec.addresses import Address
 from tests.reconciler.util import fake_registry, run_apply, run_plan, workspace, write
 
 

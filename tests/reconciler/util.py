@@ -11,7 +11,7 @@ from engine.planner.planner import PlanOptions
 from engine.providers.fake import FakeCall, FakeProvider
 from engine.providers.registry import Registry
 from engine.reconcile import apply, make_plan, open_session, prepare
-from engine.workspace import load_workspace
+from engine.spec.workspace import load_workspace
 
 ENV = """\
 apiVersion: agentops/v1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine.schema_export import reference_markdown
+from engine.spec.schema_export import reference_markdown
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.addresses import Address
-from engine.digests import digest_of
-from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.fake import FakeCall, FakeProvider
 from engine.providers.registry import Registry
+from engine.spec.addresses import Address
+from engine.spec.digests import digest_of
+from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord
 from engine.watcher.backoff import BackoffPolicy, BackoffTable
 from engine.watcher.cycle import Cycle, WatchOptions

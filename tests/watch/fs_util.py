@@ -69,7 +69,7 @@ def dataset_workspace(root: Path, *answers: str) -> Path:
 
 def stored_answers(root: Path) -> list[str]:
     """What the local store really holds (ACTIVE items), in question order."""
-    from engine.providers.local_store import LocalStore
+    from engine.providers.local.store import LocalStore
 
     got = LocalStore(root / ".agentops/store.sqlite").active_items("dev", "golden")
     return [str(i.expected_output) for i in sorted(got, key=lambda i: str(i.input))]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.spec.workspace import load_workspace
 from engine.watcher.files import FileEvents, ignored, watched_paths
-from engine.workspace import load_workspace
 from tests.reconciler.util import workspace, write
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.providers.local_runtime import owned_processes
+from engine.providers.local.runtime import owned_processes
 from engine.state.local import LocalStateStore, pid_alive
 from engine.status import collect_status, render_status
 from tests.watch.fs_util import (

@@ -2,7 +2,7 @@
 
 Pipeline role: the first step of an agent's create/update. Both kinds are content-addressed:
 the key (S3) or tag (ECR) is a hash of exactly what goes in - the agent's files as listed by
-`engine.digests.agent_files`, plus the packaging inputs - so an unchanged agent uploads and
+`engine.spec.digests.agent_files`, plus the packaging inputs - so an unchanged agent uploads and
 builds nothing (one HEAD / DescribeImages call), and a tag never moves (never `latest`).
 
 * `deploy: code` -> `code-<hash>.zip` under the address's prefix in the artifact bucket,
@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.datasets import canonical_json, sha256_hex
-from engine.digests import agent_files, file_digest
 from engine.errors import PermanentError
-from engine.providers.agentcore_aws import Aws
-from engine.providers.agentcore_names import Names
-from engine.schema import AgentSpec
-from engine.schema.environment import AwsSettings
+from engine.providers.agentcore.aws import Aws
+from engine.providers.agentcore.names import Names
+from engine.spec.datasets import canonical_json, sha256_hex
+from engine.spec.digests import agent_files, file_digest
+from engine.spec.schema import AgentSpec
+from engine.spec.schema.environment import AwsSettings
 
 ZIP_FORMAT = 1  # bump when the zip layout changes: every agent gets a new key
 _EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from engine import faults
 from engine.errors import PermanentError, ProviderError, TemporaryError
-from engine.providers.agentcore_errors import is_not_found, translate, translate_core
-from engine.schema.environment import AwsSettings
+from engine.providers.agentcore.errors import is_not_found, translate, translate_core
+from engine.spec.schema.environment import AwsSettings
 
 T = TypeVar("T")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.errors import PermanentError
-from engine.providers.agentcore_aws import Aws
-from engine.providers.agentcore_names import ROLE_PATH, Names, tags_dict, tags_list
+from engine.providers.agentcore.aws import Aws
+from engine.providers.agentcore.names import ROLE_PATH, Names, tags_dict, tags_list
 
 POLICY_NAME = "agentops"
 

@@ -15,21 +15,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.digests import agent_files, file_digest
 from engine.errors import PermanentError
-from engine.providers.agentcore_artifacts import (
+from engine.providers.agentcore.artifacts import (
     Artifact,
     content_hash,
     deterministic_zip,
     object_exists,
     upload,
 )
-from engine.providers.agentcore_aws import Aws, poll_until
-from engine.providers.agentcore_iam import ensure_role
-from engine.providers.agentcore_names import Names, tags_list
-from engine.providers.agentcore_policies import build_policy, trust_policy
-from engine.schema import AgentSpec
-from engine.schema.environment import AwsSettings
+from engine.providers.agentcore.aws import Aws, poll_until
+from engine.providers.agentcore.iam import ensure_role
+from engine.providers.agentcore.names import Names, tags_list
+from engine.providers.agentcore.policies import build_policy, trust_policy
+from engine.spec.digests import agent_files, file_digest
+from engine.spec.schema import AgentSpec
+from engine.spec.schema.environment import AwsSettings
 
 BUILD_IMAGE = "aws/codebuild/amazonlinux2-aarch64-standard:3.0"
 BUILDSPEC = """\

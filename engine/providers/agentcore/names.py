@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.addresses import Address
+from engine.spec.addresses import Address
 
 TAG_MANAGED_BY = "agentops:managed-by"
 TAG_WORKSPACE = "agentops:workspace"

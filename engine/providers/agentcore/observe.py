@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.providers import agentcore_runtime as rt
-from engine.providers.agentcore_aws import Aws, AwsTarget
-from engine.providers.agentcore_names import ENDPOINT_NAME, TAG_DIGEST, Names
-from engine.providers.agentcore_spec import network
+from engine.providers.agentcore import runtime as rt
+from engine.providers.agentcore.aws import Aws, AwsTarget
+from engine.providers.agentcore.names import ENDPOINT_NAME, TAG_DIGEST, Names
+from engine.providers.agentcore.spec import network
 from engine.providers.base import Observed
-from engine.schema.environment import AwsSettings
+from engine.spec.schema.environment import AwsSettings
 from engine.state.model import ResourceState
 
 

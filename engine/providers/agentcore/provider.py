@@ -32,29 +32,29 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.addresses import Address
-from engine.digests import agent_attrs, digest_of
 from engine.errors import PermanentError
-from engine.graph import GraphNode
-from engine.providers import agentcore_runtime as rt
-from engine.providers.agentcore_artifacts import ensure_code
-from engine.providers.agentcore_aws import Aws, AwsTarget, retry_new_role
-from engine.providers.agentcore_iam import delete_role, ensure_role
-from engine.providers.agentcore_images import ensure_image
-from engine.providers.agentcore_names import ENDPOINT_NAME, TAG_TOKEN, Names, names_for
-from engine.providers.agentcore_observe import observe
-from engine.providers.agentcore_policies import RoleNeeds, execution_policy, execution_trust
-from engine.providers.agentcore_recover import private_for, recover
-from engine.providers.agentcore_spec import (
+from engine.providers.agentcore import runtime as rt
+from engine.providers.agentcore.artifacts import ensure_code
+from engine.providers.agentcore.aws import Aws, AwsTarget, retry_new_role
+from engine.providers.agentcore.iam import delete_role, ensure_role
+from engine.providers.agentcore.images import ensure_image
+from engine.providers.agentcore.names import ENDPOINT_NAME, TAG_TOKEN, Names, names_for
+from engine.providers.agentcore.observe import observe
+from engine.providers.agentcore.policies import RoleNeeds, execution_policy, execution_trust
+from engine.providers.agentcore.recover import private_for, recover
+from engine.providers.agentcore.spec import (
     callees,
     check_parameters,
     request_config,
     runtime_env,
     ssm_parameters,
 )
-from engine.providers.agentcore_teardown import find_owned, teardown
+from engine.providers.agentcore.teardown import find_owned, teardown
 from engine.providers.base import Context, Desired, Observed
-from engine.schema.environment import AwsSettings
+from engine.spec.addresses import Address
+from engine.spec.digests import agent_attrs, digest_of
+from engine.spec.graph import GraphNode
+from engine.spec.schema.environment import AwsSettings
 from engine.state.model import PendingOp, ResourceState
 
 

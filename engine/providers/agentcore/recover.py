@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.providers import agentcore_runtime as rt
-from engine.providers.agentcore_aws import Aws, AwsTarget
-from engine.providers.agentcore_names import ENDPOINT_NAME, TAG_DIGEST, TAG_TOKEN, Names
-from engine.providers.agentcore_teardown import Log, find_owned, teardown
-from engine.schema.environment import AwsSettings
+from engine.providers.agentcore import runtime as rt
+from engine.providers.agentcore.aws import Aws, AwsTarget
+from engine.providers.agentcore.names import ENDPOINT_NAME, TAG_DIGEST, TAG_TOKEN, Names
+from engine.providers.agentcore.teardown import Log, find_owned, teardown
+from engine.spec.schema.environment import AwsSettings
 from engine.state.model import PendingOp, ResourceState
 
 

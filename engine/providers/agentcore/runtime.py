@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import PermanentError
-from engine.providers.agentcore_aws import Aws, poll_until
-from engine.providers.agentcore_names import ENDPOINT_NAME, Names
+from engine.providers.agentcore.aws import Aws, poll_until
+from engine.providers.agentcore.names import ENDPOINT_NAME, Names
 
 CP = "bedrock-agentcore-control"
 #: the request fields of a runtime's configuration (CreateAgentRuntime minus name/tags)

@@ -25,14 +25,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from engine.digests import system_prompt
 from engine.errors import PermanentError
-from engine.providers.agentcore_aws import Aws
+from engine.providers.agentcore.aws import Aws
 from engine.providers.base import Context
-from engine.providers.local_runtime import env_var_for
-from engine.schema import AgentSpec
-from engine.schema.environment import AwsSettings
-from engine.workspace import Workspace
+from engine.providers.local.runtime import env_var_for
+from engine.spec.digests import system_prompt
+from engine.spec.schema import AgentSpec
+from engine.spec.schema.environment import AwsSettings
+from engine.spec.workspace import Workspace
 
 MAX_ENV_VARS = 50
 MAX_ENV_VALUE = 5000

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.errors import PermanentError
-from engine.providers import agentcore_runtime as rt
-from engine.providers.agentcore_aws import Aws
-from engine.providers.agentcore_iam import delete_role
-from engine.providers.agentcore_names import Names, tags_dict
+from engine.providers.agentcore import runtime as rt
+from engine.providers.agentcore.aws import Aws
+from engine.providers.agentcore.iam import delete_role
+from engine.providers.agentcore.names import Names, tags_dict
 
 Log = Callable[[str], None]
 

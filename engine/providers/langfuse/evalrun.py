@@ -24,8 +24,8 @@ from engine.evaluation.results import VariantAggregate
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluators import Score
 from engine.providers.base import Context
-from engine.providers.langfuse_remote_scores import wait_for_remote_scores
-from engine.providers.langfuse_runs import (
+from engine.providers.langfuse.remote_scores import wait_for_remote_scores
+from engine.providers.langfuse.runs import (
     DatasetRunRecording,
     LangfuseRunRecorder,
     RunSummary,

@@ -32,8 +32,8 @@ from typing import Any, TypeVar, cast
 
 from engine.errors import PermanentError, ProviderError, TemporaryError
 from engine.providers.secret_refs import Secret, SsmTarget, resolve_secret
-from engine.schema.base import SECRET_RE
-from engine.schema.environment import AwsSettings, LangfuseSettings
+from engine.spec.schema.base import SECRET_RE
+from engine.spec.schema.environment import AwsSettings, LangfuseSettings
 
 T = TypeVar("T")
 
@@ -311,7 +311,7 @@ class LangfuseConnection:
         It gets its own OpenTelemetry TracerProvider instead of installing a global one:
         the engine process must not start exporting unrelated spans to Langfuse.
         """
-        from engine.providers.langfuse_tracing import tracing_client
+        from engine.providers.langfuse.tracing import tracing_client
 
         with self._lock:
             if self._tracing is None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.datasets import LoadedItem, canonical_json, sha256_hex
+from engine.spec.datasets import LoadedItem, canonical_json, sha256_hex
 
 MARKER = "_agentops"
 ACTIVE, ARCHIVED = "ACTIVE", "ARCHIVED"

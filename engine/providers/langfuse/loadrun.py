@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from engine.errors import AgentOpsError
 from engine.load.analysis import Sample
-from engine.providers.langfuse_runs import LangfuseRunRecorder
+from engine.providers.langfuse.runs import LangfuseRunRecorder
 
 MAX_TRACES = 10_000
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import TemporaryError
-from engine.providers.langfuse_runs import DatasetRunRecording
+from engine.providers.langfuse.runs import DatasetRunRecording
 
 #: trace ids per request: keeps URLs short (the filter is a comma-separated query value)
 TRACES_PER_REQUEST = 40

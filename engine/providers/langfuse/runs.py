@@ -39,13 +39,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.datasets import LoadedItem
 from engine.errors import PermanentError
 from engine.providers.base import Context
-from engine.providers.langfuse_http import LangfuseConnection
-from engine.providers.langfuse_items import NAMESPACE, dataset_name, item_uuid
-from engine.providers.langfuse_store import target_for
-from engine.providers.langfuse_traces import trace_invocation
+from engine.providers.langfuse.http import LangfuseConnection
+from engine.providers.langfuse.items import NAMESPACE, dataset_name, item_uuid
+from engine.providers.langfuse.store import target_for
+from engine.providers.langfuse.traces import trace_invocation
+from engine.spec.datasets import LoadedItem
 
 #: (score name, value in [0, 1] or None for "does not apply", comment)
 ScoreInput = tuple[str, float | None, str | None]

@@ -25,13 +25,10 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.datasets import dataset_digest
-from engine.digests import digest_of
 from engine.errors import PermanentError
-from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
-from engine.providers.langfuse_http import LangfuseConnection, LangfuseTarget, RetryPolicy
-from engine.providers.langfuse_items import (
+from engine.providers.langfuse.http import LangfuseConnection, LangfuseTarget, RetryPolicy
+from engine.providers.langfuse.items import (
     ACTIVE,
     ARCHIVED,
     MARKER,
@@ -44,6 +41,9 @@ from engine.providers.langfuse_items import (
     survey,
     wanted_digest,
 )
+from engine.spec.datasets import dataset_digest
+from engine.spec.digests import digest_of
+from engine.spec.graph import GraphNode
 from engine.state.model import PendingOp, ResourceState
 
 #: items per page when listing (100 is the largest page Langfuse list endpoints document)

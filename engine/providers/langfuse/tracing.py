@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import PermanentError
 
 if TYPE_CHECKING:
-    from engine.providers.langfuse_http import LangfuseConnection
+    from engine.providers.langfuse.http import LangfuseConnection
     from engine.providers.secret_refs import Secret
 
 _SENSITIVE = "(sensitive)"

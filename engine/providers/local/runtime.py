@@ -18,11 +18,11 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.digests import agent_attrs, digest_of, system_prompt
 from engine.errors import PermanentError
-from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
-from engine.schema import AgentSpec
+from engine.spec.digests import agent_attrs, digest_of, system_prompt
+from engine.spec.graph import GraphNode
+from engine.spec.schema import AgentSpec
 from engine.state.model import PendingOp, ResourceState
 
 if TYPE_CHECKING:

@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, cast
 
-from engine.datasets import LoadedItem, canonical_json, dataset_digest
-from engine.digests import digest_of
 from engine.errors import PermanentError, TemporaryError
-from engine.graph import GraphNode
 from engine.providers.base import Context, Desired, Observed
+from engine.spec.datasets import LoadedItem, canonical_json, dataset_digest
+from engine.spec.digests import digest_of
+from engine.spec.graph import GraphNode
 from engine.state.model import PendingOp, ResourceState, now_iso
 
 SCHEMA = """

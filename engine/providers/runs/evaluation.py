@@ -1,7 +1,7 @@
 """Local evaluation provider: Experiments and QualityGates as runs on the local machine.
 
 Pipeline role: the `local-eval` JobProvider the registry routes both run kinds to. The
-planner decides *whether* a run happens (its inputs digest, `engine.providers.runs`); this
+planner decides *whether* a run happens (its inputs digest, `engine.providers.runs.inputs`); this
 provider does it (`engine.evaluation.runner`), keeps every result in the local store,
 writes the reports, and hands the applier a compact summary for state. Two contracts the
 planner relies on:
@@ -12,7 +12,7 @@ planner relies on:
   so the applier exits non-zero and the promotion is skipped (prd keeps its version).
 
 When the run's environment has `store: langfuse` the run is also recorded there (one
-dataset run per variant, `engine.providers.langfuse_evalrun`), and remote `langfuse:<score>`
+dataset run per variant, `engine.providers.langfuse.evalrun`), and remote `langfuse:<score>`
 evaluators are awaited and folded in before the gate judges.
 """
 
@@ -23,23 +23,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from engine.addresses import Address
-from engine.digests import digest_of
 from engine.errors import AgentOpsError
 from engine.evaluation.progress import ProgressBoard
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluation.runner import Cancelled, RunPlan, execute, judge, prepare, report_paths
 from engine.evaluation.store import EvalStore
-from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs, RunResult
-from engine.providers.local_runtime import LocalRuntimeProvider
-from engine.providers.local_store import LocalStore
-from engine.providers.runs import langfuse_recorder, run_inputs
+from engine.providers.local.runtime import LocalRuntimeProvider
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.inputs import langfuse_recorder, run_inputs
+from engine.spec.addresses import Address
+from engine.spec.digests import digest_of
+from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord
 
 if TYPE_CHECKING:
-    from engine.providers.langfuse_runs import LangfuseRunRecorder
+    from engine.providers.langfuse.runs import LangfuseRunRecorder
 
 
 class LocalEvalProvider:
@@ -112,7 +112,7 @@ class LocalEvalProvider:
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder
     ) -> str | None:
         """Record the run in Langfuse and fold in remote scores; the error message, if any."""
-        from engine.providers.langfuse_evalrun import record_eval_run
+        from engine.providers.langfuse.evalrun import record_eval_run
 
         try:
             summaries = record_eval_run(

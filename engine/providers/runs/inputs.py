@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.addresses import Address
-from engine.datasets import canonical_json, dataset_digest, sha256_hex
-from engine.digests import agent_attrs, digest_of, file_digest
-from engine.graph import GraphNode
 from engine.providers.base import Context, RunInputs
-from engine.schema import EvaluatorRef
-from engine.workspace import Workspace
+from engine.spec.addresses import Address
+from engine.spec.datasets import canonical_json, dataset_digest, sha256_hex
+from engine.spec.digests import agent_attrs, digest_of, file_digest
+from engine.spec.graph import GraphNode
+from engine.spec.schema import EvaluatorRef
+from engine.spec.workspace import Workspace
 
 if TYPE_CHECKING:
-    from engine.providers.langfuse_runs import LangfuseRunRecorder
+    from engine.providers.langfuse.runs import LangfuseRunRecorder
 
 ENGINE_EVALUATORS_VERSION = "1"
 
@@ -68,6 +68,6 @@ def langfuse_recorder(ctx: Context, env: str) -> LangfuseRunRecorder | None:
     imported only here, for environments that use it."""
     if ctx.workspace.environments[env].doc.spec.store != "langfuse":
         return None
-    from engine.providers.langfuse_runs import LangfuseRunRecorder
+    from engine.providers.langfuse.runs import LangfuseRunRecorder
 
     return LangfuseRunRecorder.for_environment(ctx, env)

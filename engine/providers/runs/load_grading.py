@@ -28,9 +28,9 @@ from engine.evaluators import (
     evaluate_safely,
 )
 from engine.load.analysis import Sample
-from engine.schema.environment import JudgeSettings
-from engine.schema.loadtest import Grading
-from engine.workspace import Workspace
+from engine.spec.schema.environment import JudgeSettings
+from engine.spec.schema.loadtest import Grading
+from engine.spec.workspace import Workspace
 
 SAMPLE_SEED = 20251001
 

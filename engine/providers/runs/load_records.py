@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.load.analysis import Sample
-from engine.providers.local_store import LocalStore
+from engine.providers.local.store import LocalStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_runs (

@@ -31,9 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import engine
-from engine.addresses import Address
 from engine.errors import AgentOpsError, ProviderError
-from engine.graph import GraphNode
 from engine.load import html, report
 from engine.load.analysis import analyze, read_samples
 from engine.load.config import (
@@ -45,12 +43,14 @@ from engine.load.config import (
 )
 from engine.load.supervisor import Outcome, Supervisor, install_interrupt_handlers, runner_command
 from engine.providers.base import Context, RunInputs, RunResult
-from engine.providers.load_grading import grade, judge_config
-from engine.providers.load_records import save_run
-from engine.providers.load_target import Target, preflight, resolve_target
-from engine.providers.local_store import LocalStore
-from engine.providers.runs import langfuse_recorder, run_inputs
-from engine.schema.loadtest import LoadPrompt, LoadTestSpec
+from engine.providers.local.store import LocalStore
+from engine.providers.runs.inputs import langfuse_recorder, run_inputs
+from engine.providers.runs.load_grading import grade, judge_config
+from engine.providers.runs.load_records import save_run
+from engine.providers.runs.load_target import Target, preflight, resolve_target
+from engine.spec.addresses import Address
+from engine.spec.graph import GraphNode
+from engine.spec.schema.loadtest import LoadPrompt, LoadTestSpec
 from engine.state.model import RunRecord, now_iso
 
 STARTUP_GRACE_S = 20.0  # importing Locust, workers connecting
@@ -214,7 +214,7 @@ class LocustProvider:
         problems = self._problems(outcome, config, summary)
         status = "succeeded" if summary["passed"] and not problems else "failed"
         if recorder is not None:
-            from engine.providers.langfuse_loadrun import record_summary
+            from engine.providers.langfuse.loadrun import record_summary
 
             by_name = {p.name: p.prompt for p in config.prompts}
             summary["langfuse"], problem = record_summary(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from engine.schema.agent import Agent, AgentSpec, Lifecycle, McpServer
-from engine.schema.base import API_VERSION, Document, Metadata, parse_duration
-from engine.schema.dataset import Dataset, DatasetItem, DatasetSpec, ExpectedOutput
-from engine.schema.environment import Environment, EnvironmentSpec
-from engine.schema.evaluation import EvaluatorRef, LatencyLimits, Threshold
-from engine.schema.experiment import Experiment, ExperimentSpec, MatrixValue, Objective
-from engine.schema.loadtest import LoadPrompt, LoadTest, LoadTestSpec, Slo
-from engine.schema.qualitygate import QualityGate, QualityGateSpec
+from engine.spec.schema.agent import Agent, AgentSpec, Lifecycle, McpServer
+from engine.spec.schema.base import API_VERSION, Document, Metadata, parse_duration
+from engine.spec.schema.dataset import Dataset, DatasetItem, DatasetSpec, ExpectedOutput
+from engine.spec.schema.environment import Environment, EnvironmentSpec
+from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits, Threshold
+from engine.spec.schema.experiment import Experiment, ExperimentSpec, MatrixValue, Objective
+from engine.spec.schema.loadtest import LoadPrompt, LoadTest, LoadTestSpec, Slo
+from engine.spec.schema.qualitygate import QualityGate, QualityGateSpec
 
 KINDS: dict[str, type[Document]] = {
     m.KIND: m for m in (Environment, Agent, Dataset, Experiment, QualityGate, LoadTest)

@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.schema.base import (
+from engine.spec.schema.base import (
     Document,
     Duration,
     EnvVarName,

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.schema.base import Document, InvalidValue, Name, SpecModel
+from engine.spec.schema.base import Document, InvalidValue, Name, SpecModel
 
 
 class ExpectedOutput(BaseModel):

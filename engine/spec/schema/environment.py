@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.schema.base import Document, Duration, InvalidValue, SecretRef, SpecModel
+from engine.spec.schema.base import Document, Duration, InvalidValue, SecretRef, SpecModel
 
 
 class AwsSettings(SpecModel):

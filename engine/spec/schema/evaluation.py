@@ -8,7 +8,7 @@ from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from engine.schema.base import Fraction, SpecModel
+from engine.spec.schema.base import Fraction, SpecModel
 
 
 class Threshold(SpecModel):

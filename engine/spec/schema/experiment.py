@@ -8,8 +8,8 @@ from pydantic import Field, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from engine.schema.base import Document, Duration, Name, SpecModel
-from engine.schema.evaluation import EvaluatorRef
+from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.evaluation import EvaluatorRef
 
 
 class MatrixValue(SpecModel):

@@ -6,8 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.schema.base import Document, Duration, Fraction, InvalidValue, Name, SpecModel
-from engine.schema.evaluation import EvaluatorRef
+from engine.spec.schema.base import Document, Duration, Fraction, InvalidValue, Name, SpecModel
+from engine.spec.schema.evaluation import EvaluatorRef
 
 
 class LoadPrompt(SpecModel):

@@ -6,8 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from engine.schema.base import Document, Duration, Name, SpecModel
-from engine.schema.evaluation import EvaluatorRef, LatencyLimits
+from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
 
 
 class QualityGateSpec(SpecModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.addresses import KIND_PREFIX, PREFIX_KIND, Address
+from engine.spec.addresses import KIND_PREFIX, PREFIX_KIND, Address
 
 
 @pytest.mark.parametrize(

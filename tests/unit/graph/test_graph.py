@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.addresses import Address
-from engine.graph import DesiredGraph, GraphCycle, GraphNode, build_graph, topological_order
-from engine.workspace import Workspace, load_workspace
+from engine.spec.addresses import Address
+from engine.spec.graph import DesiredGraph, GraphCycle, GraphNode, build_graph, topological_order
+from engine.spec.workspace import Workspace, load_workspace
 
 ENVS = """\
 apiVersion: agentops/v1

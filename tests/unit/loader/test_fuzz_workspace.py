@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.diagnostics import Diagnostic
-from engine.graph import build_graph
-from engine.loader import load_text
-from engine.workspace import load_workspace
+from engine.spec.diagnostics import Diagnostic
+from engine.spec.graph import build_graph
+from engine.spec.loader import load_text
+from engine.spec.workspace import load_workspace
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS = REPO / "tests" / "corpus" / "validate"

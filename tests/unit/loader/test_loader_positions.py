@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.diagnostics import SourceLocation
-from engine.loader import MAX_ALIAS_EXPANSIONS, MAX_DEPTH, discover, load_files, load_text
+from engine.spec.diagnostics import SourceLocation
+from engine.spec.loader import MAX_ALIAS_EXPANSIONS, MAX_DEPTH, discover, load_files, load_text
 
 
 def at(line: int, col: int) -> SourceLocation:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from engine.schema import parse_duration
-from engine.schema.base import InvalidValue
+from engine.spec.schema import parse_duration
+from engine.spec.schema.base import InvalidValue
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine.cli import main
-from engine.loader import discover, load_files
-from engine.schema import KINDS
+from engine.spec.loader import discover, load_files
+from engine.spec.schema import KINDS
 
 REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "schemas"
