@@ -79,8 +79,12 @@ class Names:
 
     @property
     def repository(self) -> str:
-        """ECR repository created when the environment names none."""
-        return f"agentops/{self.ref}"
+        """ECR repository created when the environment names none.
+
+        ECR allows one separator between alphanumerics (`a--b` is refused), while spec
+        names may repeat hyphens: runs collapse to one; the ref's hash keeps names apart.
+        """
+        return "agentops/" + re.sub(r"-{2,}", "-", self.ref)
 
     @property
     def s3_prefix(self) -> str:
