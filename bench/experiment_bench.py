@@ -35,9 +35,9 @@ from engine.evaluation.report_html import render_html  # noqa: E402
 from engine.evaluation.report_text import render_markdown  # noqa: E402
 from engine.evaluation.results import EvaluatorInfo, aggregate  # noqa: E402
 from engine.evaluation.run import EvalRun, VariantRun  # noqa: E402
-from engine.evaluation.store import EvalStore  # noqa: E402
 from engine.evaluators import build_evaluator  # noqa: E402
 from engine.invoke import LocalInvoker  # noqa: E402
+from engine.providers.local.evalstore import EvalStore  # noqa: E402
 from engine.providers.local.store import LocalStore  # noqa: E402
 from engine.runtime.token import load_or_create_token  # noqa: E402
 from engine.spec.datasets import LoadedItem, dataset_digest  # noqa: E402

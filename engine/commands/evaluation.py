@@ -15,7 +15,7 @@ from engine.commands.common import AddGlobal, load_valid_workspace
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
-    from engine.evaluation.store import EvalStore
+    from engine.providers.local.evalstore import EvalStore
     from engine.providers.local.store import LocalStore
 
 
@@ -68,7 +68,7 @@ def _store_path(root: Path, runs: str = "evaluation run") -> Path:
 
 
 def _eval_store(root: Path) -> EvalStore:
-    from engine.evaluation.store import EvalStore
+    from engine.providers.local.evalstore import EvalStore
     from engine.providers.local.store import LocalStore
 
     return EvalStore(LocalStore(_store_path(root)))

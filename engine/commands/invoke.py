@@ -49,7 +49,7 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from engine.invocation import invoker_for
+    from engine.providers.invocation import invoker_for
     from engine.reconcile import state_dir
     from engine.state.local import LocalStateStore
 

@@ -12,7 +12,7 @@ import pytest
 
 from engine.evaluation.report_html import render_html
 from engine.evaluation.report_text import render_markdown, renderables
-from engine.evaluation.store import EvalStore
+from engine.providers.local.evalstore import EvalStore
 from engine.providers.local.store import LocalStore
 
 from .helpers import make_run

@@ -28,7 +28,7 @@ from typing import Any
 from engine.errors import PermanentError
 from engine.providers.agentcore.aws import Aws
 from engine.providers.base import Context
-from engine.providers.local.runtime import env_var_for
+from engine.runtime.callees import env_var_for
 from engine.spec.digests import system_prompt
 from engine.spec.schema import AgentSpec
 from engine.spec.schema.environment import AwsSettings

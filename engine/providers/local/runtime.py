@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import PermanentError
 from engine.providers.base import Context, Desired, Observed
+from engine.runtime.callees import env_var_for
 from engine.spec.digests import agent_attrs, digest_of, system_prompt
 from engine.spec.graph import GraphNode
 from engine.spec.schema import AgentSpec
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
     from engine.runtime.process import AgentProcess
 
 SENSITIVE_PREFIX = "secrets."
-
-
-def env_var_for(agent: str, suffix: str) -> str:
-    return f"AGENTOPS_AGENT_{agent.upper().replace('-', '_')}_{suffix}"
 
 
 def owned_processes(workspace_id: str) -> dict[str, list[int]]:

@@ -32,7 +32,6 @@ from engine.evaluation.cases import (
     payload_of,
     run_cases,
 )
-from engine.evaluation.ephemeral import EphemeralAgents, judge_config, reap_leftovers
 from engine.evaluation.gate import evaluate_gate
 from engine.evaluation.matrix import Variant, agent_variant, expand_matrix
 from engine.evaluation.progress import ProgressBoard
@@ -48,6 +47,7 @@ from engine.evaluators import Evaluator, EvaluatorConfigError, build_evaluator
 from engine.invoke import LocalInvoker
 from engine.providers.base import Context, RunInputs
 from engine.providers.local.runtime import LocalRuntimeProvider
+from engine.providers.runs.ephemeral import EphemeralAgents, judge_config, reap_leftovers
 from engine.spec.addresses import KIND_PREFIX
 from engine.spec.datasets import LoadedItem
 from engine.spec.graph import GraphNode

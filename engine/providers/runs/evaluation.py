@@ -2,7 +2,7 @@
 
 Pipeline role: the `local-eval` JobProvider the registry routes both run kinds to. The
 planner decides *whether* a run happens (its inputs digest, `engine.providers.runs.inputs`); this
-provider does it (`engine.evaluation.runner`), keeps every result in the local store,
+provider does it (`engine.providers.runs.eval_runner`), keeps every result in the local store,
 writes the reports, and hands the applier a compact summary for state. Two contracts the
 planner relies on:
 
@@ -27,11 +27,18 @@ from engine.errors import AgentOpsError
 from engine.evaluation.progress import ProgressBoard
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
-from engine.evaluation.runner import Cancelled, RunPlan, execute, judge, prepare, report_paths
-from engine.evaluation.store import EvalStore
 from engine.providers.base import Context, RunInputs, RunResult
+from engine.providers.local.evalstore import EvalStore
 from engine.providers.local.runtime import LocalRuntimeProvider
 from engine.providers.local.store import LocalStore
+from engine.providers.runs.eval_runner import (
+    Cancelled,
+    RunPlan,
+    execute,
+    judge,
+    prepare,
+    report_paths,
+)
 from engine.providers.runs.inputs import langfuse_recorder, run_inputs
 from engine.spec.addresses import Address
 from engine.spec.digests import digest_of

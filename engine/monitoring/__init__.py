@@ -1,0 +1,1 @@
+"""Monitors: production traces scored over windows (the online half of the flywheel)."""
