@@ -261,7 +261,13 @@ class LocalInvoker:
     """
 
     def __init__(
-        self, url: str, token: str, timeout: float = 300.0, *, max_connections: int = 100
+        self,
+        url: str,
+        token: str,
+        timeout: float = 300.0,
+        *,
+        max_connections: int = 100,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise InvokeError(f"not an http(s) URL: {url!r}")
@@ -269,6 +275,8 @@ class LocalInvoker:
             raise InvokeError(f"timeout must be positive, got {timeout}")
         self.url = url
         self._token = token
+        #: sent with every request, e.g. `X-Agentops-Source: evaluation` for the agent's trace
+        self._extra_headers = dict(headers or {})
         # Agents may think for minutes; connecting to a local port must not take long.
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0))
         # Expire idle connections well before the host's 30 s keep-alive timeout, so the client
@@ -304,6 +312,7 @@ class LocalInvoker:
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
             SESSION_HEADER: sid,
+            **self._extra_headers,
         }
         return body, headers, sid
 

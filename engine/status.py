@@ -52,6 +52,12 @@ def collect_status(root: Path) -> dict[str, Any]:
                 "updated": res.updated_at,
             }
         )
+    monitors = monitor_windows(state.runs)
+    for r in resources:
+        breached = [m for m in monitors if m["agent_address"] == r["address"] and m["breached"]]
+        if breached and r["health"] == "healthy":
+            r["health"] = "degraded"
+            r["degraded_by"] = [m["address"] for m in breached]
     runs = [
         {
             "address": a,
@@ -80,6 +86,7 @@ def collect_status(root: Path) -> dict[str, Any]:
         "lineage": state.lineage,
         "resources": resources,
         "runs": runs,
+        "monitors": monitors,
         "pending": sorted(state.pending),
         "lock": describe_holder(holder) if holder else None,
         "watcher": watcher,
@@ -107,6 +114,9 @@ def render_status(info: dict[str, Any]) -> str:
                 f"{r['address'].ljust(width)}  {r['status']:<11} {r['finished']}"
                 + (f"  ({r['message']})" if r["message"] else "")
             )
+    if info.get("monitors"):
+        lines.append("")
+        lines.extend(monitor_lines(info["monitors"]))
     if info["pending"]:
         lines.append("")
         lines.append(
@@ -165,3 +175,55 @@ def watcher_lines(w: dict[str, Any]) -> list[str]:
             f"{b['retry_at']}{_ago(b['retry_at'])}: {b['error']}"
         )
     return lines
+
+
+def monitor_windows(runs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each Monitor's last window (from its run record) and whether it breached."""
+    out = []
+    for address, r in sorted(runs.items()):
+        if r.kind != "Monitor" or not isinstance(r.summary, dict):
+            continue
+        window = r.summary.get("window") or {}
+        agent, env = r.summary.get("agent"), r.summary.get("environment")
+        out.append(
+            {
+                "address": address,
+                "agent_address": f"agent.{agent}[{env}]",
+                "breached": window.get("verdict") == "breached",
+                "verdict": window.get("verdict", r.status),
+                "window": window,
+                "queue": r.summary.get("queue"),
+                "finished": r.finished_at,
+            }
+        )
+    return out
+
+
+def monitor_lines(monitors: list[dict[str, Any]]) -> list[str]:
+    width = max(len(m["address"]) for m in monitors)
+    lines = [f"{'MONITOR'.ljust(width)}  {'WINDOW':<12} {'TRACES':>6}  FIGURES"]
+    for m in monitors:
+        w = m["window"]
+        span = round(w.get("until", 0) - w.get("since", 0)) if w else 0
+        figures = [f"{k} {v:.2f}" for k, v in sorted((w.get("pass_rates") or {}).items())]
+        p95 = (w.get("latency_ms") or {}).get("p95")
+        if p95 is not None:
+            figures.append(f"p95 {p95:.0f} ms")
+        if w.get("error_rate") is not None:
+            figures.append(f"errors {w['error_rate']:.1%}")
+        queue = m.get("queue") or {}
+        if queue:
+            figures.append(f"queue {queue.get('name')}: {queue.get('pending', 0)} pending")
+        verdict = m["verdict"].upper() if m["breached"] else m["verdict"]
+        lines.append(
+            f"{m['address'].ljust(width)}  {verdict + ' ' + _span(span):<12} "
+            f"{w.get('scored', 0):>6}  {', '.join(figures)}"
+        )
+    return lines
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"

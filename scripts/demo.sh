@@ -20,6 +20,21 @@ step "agentops invoke docs-assistant (prd)"
 $A invoke docs-assistant "How does agentops keep secrets out of plans and state?" --env prd
 step "agentops invoke orchestrator (prd): delegates to the specialist over A2A"
 $A invoke orchestrator "What are the mean and median of 3, 5, 8 and 13?" --env prd
+step "production traffic: users ask the docs assistant in prd (every call is a trace)"
+for q in "Can agentops deploy agents to Kubernetes?" \
+         "How do I roll back a bad prompt change?" \
+         "Where do the load test reports go?"; do
+  $A invoke docs-assistant "$q" --env prd >/dev/null 2>&1
+  echo "asked: $q"
+done
+step "agentops apply --target monitor.prd-quality[prd]: the Monitor scores the new traces"
+$A apply --auto-approve --target 'monitor.prd-quality[prd]'
+step "agentops traces docs-assistant --env prd"
+$A traces docs-assistant --env prd --source production --limit 5
+step "agentops annotate prd-review --list: what the Monitor routed to a person"
+$A annotate prd-review --list | head -n 8
+step "agentops dataset propose golden --from prd-quality: the loop back into the dataset"
+$A dataset propose golden --from prd-quality --limit 3
 step "agentops plan (again): nothing to do"
 $A plan
 printf '\nReports: .agentops/reports/   (HTML: agentops report --out report.html)\n'

@@ -44,7 +44,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     ws = load_workspace(args.workspace, paths)
     counts = {
         k: len(ws.by_kind(k))
-        for k in ("Environment", "Agent", "Dataset", "Experiment", "QualityGate", "LoadTest")
+        for k in (
+            "Environment",
+            "Agent",
+            "Dataset",
+            "Experiment",
+            "QualityGate",
+            "LoadTest",
+            "Monitor",
+        )
     }
     if args.output == "json":
         print(

@@ -43,6 +43,17 @@ SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 Sample = list[Any]  # in SAMPLE_FIELDS order
 
 
+def trace_headers(prompt: PromptEntry) -> dict[str, str]:
+    """What the local runtime's trace of a load request records about it."""
+    tags = list(prompt.tags)
+    if prompt.expect == "refuse" and "harmful" not in tags:
+        tags.append("harmful")
+    out = {"X-Agentops-Source": "loadtest"}
+    if tags:
+        out["X-Agentops-Tags"] = ",".join(tags)
+    return out
+
+
 class Recorder:
     """Per process: the prompt rotation, the request budget, and where samples go.
 
@@ -172,6 +183,11 @@ class RuntimeUser(FastHttpUser, _AgentUser):
             "Accept": "application/json",
             SESSION_HEADER: self.session,
         }
+        # The agent's trace says it was load-test traffic, with the prompt's tags (a prompt
+        # that must be refused is tagged `harmful`): monitors include or exclude it.
+        self.prompt_headers = {
+            p.name: {**self.headers, **trace_headers(p)} for p, _ in self.recorder.payloads
+        }
 
     def invoke(self) -> None:
         # `_AgentUser.invoke` with the call inlined and the answer left unread: this runs for
@@ -187,7 +203,9 @@ class RuntimeUser(FastHttpUser, _AgentUser):
             # No catch_response: Locust's own statistics then judge by HTTP status only (an
             # error inside a 200 answer counts as a success there), but every request is
             # cheaper, and the verdict that counts is ours, in the sample.
-            resp = self.client.post(self.path, data=payload, headers=self.headers, name=prompt.name)
+            resp = self.client.post(
+                self.path, data=payload, headers=self.prompt_headers[prompt.name], name=prompt.name
+            )
             status = resp.status_code or 0
             if status == 0:
                 answer = (False, "", _connection_error(getattr(resp, "error", None)))

@@ -180,7 +180,9 @@ def _run_change(
         change.field_diffs = diff_attrs(old, inputs.attrs, frozenset())
         fields = ", ".join(d.path for d in change.field_diffs) or "inputs"
         change.reasons.append(ReasonEntry(Reason.INPUTS_CHANGED, fields))
-    elif last.status == "failed" and opts.retry_failed_runs:
+    elif last.status == "failed" and opts.retry_failed_runs and addr.kind != "Monitor":
+        # (a Monitor's failure is its verdict on the traces it saw: with no new trace,
+        # running it again would judge the same window the same way)
         change.action = Action.RUN
         change.reasons.append(ReasonEntry(Reason.LAST_RUN_FAILED, last.message or ""))
     return change

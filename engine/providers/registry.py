@@ -24,6 +24,8 @@ def default_route(node: GraphNode, ws: Workspace) -> str:
         return "local-eval"
     if node.kind == "LoadTest":
         return "locust"
+    if node.kind == "Monitor":
+        return "monitor"
     raise UsageError(f"no provider for kind {node.kind}")
 
 
@@ -54,6 +56,9 @@ class Registry:
         from engine.providers.runs.loadtest import LocustProvider
 
         jobs.append(LocustProvider(state_dir, store))
+        from engine.providers.runs.monitor import MonitorProvider
+
+        jobs.append(MonitorProvider(state_dir))
         resources: list[ResourceProvider] = [
             LocalRuntimeProvider(state_dir),
             AgentCoreProvider(state_dir),

@@ -18,7 +18,9 @@ Role: serve the user's `BedrockAgentCoreApp`, the object they deploy to AgentCor
    (see `engine.runtime.reuseport`);
 4. serves both with uvicorn. Once uvicorn listens, it writes the ready file atomically:
    `{"pid", "port", "private_port"}`;
-5. on SIGTERM/SIGINT it waits, at most `DRAIN_TIMEOUT`, until no connection is queued on the stable
+5. with `AGENTOPS_TRACE_DB` set, every invocation becomes a trace (`engine.runtime.tracing`),
+   written by a thread off the request path and flushed before the process exits;
+6. on SIGTERM/SIGINT it waits, at most `DRAIN_TIMEOUT`, until no connection is queued on the stable
    socket, then lets uvicorn stop listening, finish in-flight requests and exit 0. A second
    signal forces the exit.
 
@@ -244,9 +246,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     private_port = int(private.getsockname()[1])
 
     from engine.runtime.asgi import RuntimeMiddleware
+    from engine.runtime.tracing import writer_from_env
 
+    served = cast("ASGIApp", app)  # a BedrockAgentCoreApp is a Starlette app
+    traces = writer_from_env(dict(os.environ))
+    if traces is not None:
+        from engine.runtime.trace_capture import TraceCapture
+
+        traces.start()
+        served = TraceCapture(served, traces)
     wrapped = RuntimeMiddleware(
-        cast("ASGIApp", app),  # a BedrockAgentCoreApp is a Starlette app
+        served,
         token=token,
         private_port=private_port,
         steer=lambda index: reuseport.steer(stable, index),
@@ -268,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # uvicorn installs the SIGTERM/SIGINT handlers when it starts serving. Before that the
     # default action (exit at once) is right: the process has not taken a request yet.
     server.run(sockets=[private, stable])
+    if traces is not None:  # in-flight requests have finished: flush their traces
+        traces.close()
+        _log(f"traces: {traces.written} recorded, {traces.failed} not recorded")
     _log("stopped")
     return 0
 

@@ -19,6 +19,7 @@ KIND_PREFIX = {
     "Experiment": "experiment",
     "QualityGate": "qualitygate",
     "LoadTest": "loadtest",
+    "Monitor": "monitor",
 }
 PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 

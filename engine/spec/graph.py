@@ -29,6 +29,7 @@ KIND_RANK = {
     "Experiment": 3,
     "QualityGate": 4,
     "LoadTest": 5,
+    "Monitor": 6,
 }
 
 
@@ -119,6 +120,16 @@ def _build_graph(ws: Workspace) -> DesiredGraph:
         ls = lt.doc.spec
         on = [Address("Environment", ls.environment), Address("Agent", ls.agent, ls.environment)]
         add(Address("LoadTest", name, ls.environment), lt, on)
+    for name, mon in ws.monitors.items():
+        ms = mon.doc.spec
+        on = [Address("Environment", ms.environment), Address("Agent", ms.agent, ms.environment)]
+        # After the load tests of its agent there: their traffic is in the window it judges.
+        on += [
+            Address("LoadTest", lt_name, ms.environment)
+            for lt_name, lt in ws.loadtests.items()
+            if lt.doc.spec.agent == ms.agent and lt.doc.spec.environment == ms.environment
+        ]
+        add(Address("Monitor", name, ms.environment), mon, on)
 
     graph = DesiredGraph()
     for addr, (spec, on) in deps.items():

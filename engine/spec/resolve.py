@@ -41,6 +41,8 @@ def resolve(ws: Workspace) -> None:
         runs.check_gate(gate)
     for lt in ws.loadtests.values():
         runs.check_loadtest(lt)
+    for mon in ws.monitors.values():
+        runs.check_monitor(mon)
 
 
 class ResourceChecks(Checks):

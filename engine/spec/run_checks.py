@@ -17,7 +17,15 @@ from engine.spec.diagnostics import did_you_mean
 from engine.spec.evaluator_names import check_evaluator
 from engine.spec.explain import explain
 from engine.spec.prompts import load_prompts_file
-from engine.spec.schema import AgentSpec, Document, EvaluatorRef, Experiment, LoadTest, QualityGate
+from engine.spec.schema import (
+    AgentSpec,
+    Document,
+    EvaluatorRef,
+    Experiment,
+    LoadTest,
+    Monitor,
+    QualityGate,
+)
 from engine.spec.specs import Spec
 
 
@@ -174,3 +182,31 @@ class RunChecks(Checks):
             self.ws.diagnostics.extend(diags)
             if prompts is not None:
                 self.ws.prompts[lt.name] = prompts
+
+    def check_monitor(self, mon: Spec[Monitor]) -> None:
+        s = mon.doc.spec
+        t: Spec[Document] = mon
+        self.run_common(t, s.agent, s.environment, s.evaluators)
+        if (
+            s.agent in self.ws.agents
+            and s.environment in self.ws.environments
+            and s.environment not in self.ws.agent_envs(s.agent)
+        ):
+            self.error(
+                t,
+                ("spec", "environment"),
+                f"agent '{s.agent}' is not deployed in '{s.environment}', so it has no "
+                "traces there to monitor",
+                f"monitor an environment agent.{s.agent} runs in "
+                f"({', '.join(self.ws.agent_envs(s.agent)) or 'none'}), or add "
+                f"{s.environment} to its environments",
+            )
+        env = self.ws.environments.get(s.environment)
+        if env is not None and env.doc.spec.runtime != "local" and env.doc.spec.store != "langfuse":
+            self.error(
+                t,
+                ("spec", "environment"),
+                f"'{s.environment}' runs agents on {env.doc.spec.runtime} with store: local; "
+                "its traces are exported to Langfuse, not to the local store",
+                "set store: langfuse in that Environment to monitor it",
+            )

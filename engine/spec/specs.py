@@ -25,6 +25,7 @@ from engine.spec.schema import (
     Experiment,
     LoadPrompt,
     LoadTest,
+    Monitor,
     QualityGate,
 )
 from engine.spec.schema.base import MODEL_RE
@@ -60,6 +61,7 @@ class Workspace:
     experiments: dict[str, Spec[Experiment]] = field(default_factory=dict)
     gates: dict[str, Spec[QualityGate]] = field(default_factory=dict)
     loadtests: dict[str, Spec[LoadTest]] = field(default_factory=dict)
+    monitors: dict[str, Spec[Monitor]] = field(default_factory=dict)
     items: dict[str, list[LoadedItem]] = field(default_factory=dict)
     prompts: dict[str, list[LoadPrompt]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
@@ -80,6 +82,7 @@ class Workspace:
             "Experiment": self.experiments,  # type: ignore[dict-item]
             "QualityGate": self.gates,  # type: ignore[dict-item]
             "LoadTest": self.loadtests,  # type: ignore[dict-item]
+            "Monitor": self.monitors,  # type: ignore[dict-item]
         }
         return table[kind]
 

@@ -106,6 +106,8 @@ class LocalRuntimeProvider:
             "AGENTOPS_DIGEST": digest,
             "AGENTOPS_HOST_PROCESS": "1",
             "AGENTOPS_RUNTIME_TOKEN": self.token(),
+            # the host records every invocation here (engine.runtime.tracing)
+            "AGENTOPS_TRACE_DB": str(self.state_dir / "traces.sqlite"),
         }
         if spec.tools:
             servers = {t.name: t.model_dump(mode="json", exclude_none=True) for t in spec.tools}

@@ -167,9 +167,15 @@ async def _answer_all(
 ) -> list[CaseResult]:
     spec = plan.spec
     task = tick.task(title, len(plan.items) * spec.repetitions)
+    source = "experiment" if plan.node.kind == "Experiment" else "evaluation"
     try:
         async with LocalInvoker(
-            url, token, timeout=spec.timeout, max_connections=spec.concurrency
+            url,
+            token,
+            timeout=spec.timeout,
+            max_connections=spec.concurrency,
+            # the variant's traces are evaluation traffic, never "production"
+            headers={"X-Agentops-Source": source},
         ) as invoker:
             # One unscored call first: a fresh process pays one-off start-up costs (imports,
             # MCP tool servers) on its first request, which the long-lived agents in dev, tst

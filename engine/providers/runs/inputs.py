@@ -34,6 +34,10 @@ def evaluator_digest(ref: EvaluatorRef, ws: Workspace) -> str:
 
 
 def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
+    if node.kind == "Monitor":  # its inputs include the trace store's head (its cursor)
+        from engine.providers.runs.monitor import monitor_inputs
+
+        return monitor_inputs(node, ctx)
     ws = ctx.workspace
     spec = node.spec.doc.spec
     env = spec.environment

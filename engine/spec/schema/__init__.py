@@ -9,12 +9,13 @@ from engine.spec.schema.environment import Environment, EnvironmentSpec
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits, Threshold
 from engine.spec.schema.experiment import Experiment, ExperimentSpec, MatrixValue, Objective
 from engine.spec.schema.loadtest import LoadPrompt, LoadTest, LoadTestSpec, Slo
+from engine.spec.schema.monitor import Monitor, MonitorSpec
 from engine.spec.schema.qualitygate import QualityGate, QualityGateSpec
 
 KINDS: dict[str, type[Document]] = {
-    m.KIND: m for m in (Environment, Agent, Dataset, Experiment, QualityGate, LoadTest)
+    m.KIND: m for m in (Environment, Agent, Dataset, Experiment, QualityGate, LoadTest, Monitor)
 }
-RUN_KINDS = frozenset({"Experiment", "QualityGate", "LoadTest"})
+RUN_KINDS = frozenset({"Experiment", "QualityGate", "LoadTest", "Monitor"})
 
 __all__ = [
     "API_VERSION",
@@ -38,6 +39,8 @@ __all__ = [
     "LoadTestSpec",
     "MatrixValue",
     "McpServer",
+    "Monitor",
+    "MonitorSpec",
     "Metadata",
     "Objective",
     "QualityGate",

@@ -1,0 +1,216 @@
+"""MonitorProvider: scores an agent's new production traces and judges its window.
+
+Role: the job provider for `kind: Monitor` (route "monitor"). A Monitor is a run whose
+inputs include its cursor: the plan runs it when traces arrived since the last run (the
+newest trace `seq` of its agent is an input), `watch` at most every `interval`. One run:
+
+    cursor (monitor_cursors) -> skip what is older than the window -> pages of traces
+    -> filters, deterministic sample -> ground-truth-free evaluators -> scores + routed
+       annotation items + the new cursor, one transaction per page (a crash re-scores at
+       most one page; score ids are deterministic, so nothing counts twice)
+    -> the window's figures over every score in it -> verdict (ok | breached | inconclusive)
+    -> RunResult: "failed" on a breach, naming each breached check; the summary keeps the
+       window, the agent digests that answered in it, and the annotation queue's counts.
+
+Reads are bounded by pages and by the window's time index, never by the store's size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.errors import AgentOpsError
+from engine.evaluators import Evaluator
+from engine.monitoring.harm import looks_harmful
+from engine.monitoring.model import Trace, TraceScore
+from engine.monitoring.scoring import Scored, case_of, in_sample, matches, route, score
+from engine.monitoring.window import Window, judge_window
+from engine.providers.base import Context, RunInputs, RunResult
+from engine.providers.local.traces import TraceStore
+from engine.providers.runs.eval_runner import build_evaluators
+from engine.providers.runs.inputs import evaluator_digest
+from engine.spec.addresses import Address
+from engine.spec.datasets import canonical_json, sha256_hex
+from engine.spec.digests import agent_attrs, digest_of
+from engine.spec.graph import GraphNode
+from engine.spec.schema.monitor import MonitorSpec
+from engine.state.model import RunRecord
+
+PAGE = 500
+#: the window's error rate and latency are computed over at most this many newest traces
+WINDOW_TRACE_LIMIT = 100_000
+
+
+def trace_store(state_dir: Path) -> TraceStore:
+    return TraceStore(state_dir / "traces.sqlite")
+
+
+def monitor_inputs(node: GraphNode, ctx: Context) -> RunInputs:
+    """Spec, evaluators, the agent's digest there, and the newest trace of the agent: new
+    traffic makes the monitor due; no new trace, no run."""
+    spec: MonitorSpec = node.spec.doc.spec
+    agent = ctx.workspace.agents[spec.agent].doc.spec
+    attrs: dict[str, Any] = {
+        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
+        "agent_digest": digest_of(agent_attrs(ctx.workspace, agent, spec.environment)),
+        "traces_head": trace_store(ctx.state_dir).head(spec.environment, spec.agent),
+    }
+    for ev in spec.evaluators:
+        attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ctx.workspace)
+    return RunInputs(digest=digest_of(attrs), attrs=attrs)
+
+
+class MonitorProvider:
+    name: ClassVar[str] = "monitor"
+    kinds: ClassVar[frozenset[str]] = frozenset({"Monitor"})
+
+    def __init__(self, state_dir: Path) -> None:
+        self.traces = trace_store(state_dir)
+
+    def inputs(self, node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
+        return monitor_inputs(node, ctx)
+
+    def run(
+        self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
+    ) -> RunResult:
+        spec: MonitorSpec = node.spec.doc.spec
+        address = str(node.address)
+        try:
+            evaluators = build_evaluators(spec.evaluators, ctx, spec.environment, address)
+            return self._run(address, spec, evaluators, ctx)
+        except AgentOpsError as exc:
+            message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
+            return RunResult("failed", {"error": message}, message)
+
+    def _run(
+        self, address: str, spec: MonitorSpec, evaluators: list[Evaluator], ctx: Context
+    ) -> RunResult:
+        now = time.time()
+        since = now - spec.window
+        env, agent = spec.environment, spec.agent
+        pairs = [(ev, ref.pass_at) for ev, ref in zip(evaluators, spec.evaluators, strict=True)]
+        cursor = self.traces.cursor(address) or 0
+        # Traces older than the window are never judged: start at the window's first one.
+        cursor = max(cursor, self.traces.first_seq_since(env, agent, since))
+        head = self.traces.head(env, agent)
+        skipped = max(0, head - cursor - spec.max_traces_per_run)
+        cursor += skipped  # the newest `maxTracesPerRun` are kept
+        seen = sampled = routed = 0
+        failing: list[Scored] = []
+        while not ctx.cancel.is_set():
+            page = self.traces.page(env, agent, cursor, PAGE)
+            if not page:
+                break
+            scores: list[TraceScore] = []
+            annotations: list[tuple[str, str, str]] = []
+            for trace in page:
+                seen += 1
+                if not matches(trace, spec) or not in_sample(
+                    address, trace.trace_id, spec.sampling
+                ):
+                    continue
+                sampled += 1
+                scored = score(trace, case_of(trace, looks_harmful(trace)), pairs)
+                scores.extend(scored.scores)
+                reason = route(scored, spec, address, breached=False)
+                if reason and spec.annotate and routed < spec.annotate.max_per_run:
+                    annotations.append((spec.annotate.queue, trace.trace_id, reason))
+                    routed += 1
+                elif any(not s.passed for s in scored.scores) and len(failing) < 1000:
+                    failing.append(scored)
+            cursor = page[-1].seq
+            self.traces.commit_page(address, cursor, scores, annotations, time.time())
+        window = self._window(address, spec, since, now)
+        routed += self._route_breach(address, spec, window, failing, routed)
+        return self._result(address, spec, window, seen, sampled, routed, skipped, cursor)
+
+    def _window(self, address: str, spec: MonitorSpec, since: float, now: float) -> Window:
+        traces, errors, latencies = self.traces.window_traces(
+            spec.environment, spec.agent, since, spec.filters.sources, WINDOW_TRACE_LIMIT
+        )
+        return judge_window(
+            spec,
+            since=since,
+            until=now,
+            scores=self.traces.window_scores(address, since),
+            traces=traces,
+            errors=errors,
+            latencies=latencies,
+            pass_at={ref.label: ref.pass_at for ref in spec.evaluators},
+        )
+
+    def _route_breach(
+        self, address: str, spec: MonitorSpec, window: Window, failing: list[Scored], routed: int
+    ) -> int:
+        """On a breach, this run's failing traces go to the queue too (`when: [breach]`)."""
+        ann = spec.annotate
+        if ann is None or window.verdict != "breached" or "breach" not in ann.when:
+            return 0
+        room = max(0, ann.max_per_run - routed)
+        items = [(ann.queue, s.trace.trace_id, "window breached") for s in failing[:room]]
+        if items:
+            cursor = self.traces.cursor(address) or 0
+            self.traces.commit_page(address, cursor, [], items, time.time())
+        return len(items)
+
+    def _result(
+        self,
+        address: str,
+        spec: MonitorSpec,
+        window: Window,
+        seen: int,
+        sampled: int,
+        routed: int,
+        skipped: int,
+        cursor: int,
+    ) -> RunResult:
+        queue = None
+        if spec.annotate is not None:
+            counts = self.traces.queues().get(spec.annotate.queue, {})
+            queue = {"name": spec.annotate.queue, **counts}
+        summary: dict[str, Any] = {
+            "window": window.summary(),
+            "new_traces": seen,
+            "scored": sampled,
+            "routed": routed,
+            "skipped_over_limit": skipped,
+            "cursor": cursor,
+            "agent": spec.agent,
+            "environment": spec.environment,
+            "digests": self._digests(spec, window.since),
+            "on_breach": spec.on_breach,
+            "queue": queue,
+        }
+        figures = ", ".join(c.line() for c in window.checks) or "no thresholds"
+        head = f"{sampled} of {seen} new trace(s) scored; window {window.scored} scored trace(s): "
+        if window.verdict == "breached":
+            bad = "; ".join(c.line() for c in window.checks if not c.ok)
+            return RunResult("failed", summary, f"monitor breached: {bad}")
+        if window.verdict == "inconclusive":
+            return RunResult(
+                "succeeded",
+                summary,
+                head + f"inconclusive (fewer than minTraces {spec.min_traces})",
+            )
+        return RunResult("succeeded", summary, head + figures)
+
+    def _digests(self, spec: MonitorSpec, since: float) -> list[str]:
+        """The agent digests that answered in the window (which version the verdict is on)."""
+        recent = self.traces.recent(env=spec.environment, agent=spec.agent, since=since, limit=1000)
+        return sorted({t.digest for t in recent if t.digest})
+
+
+def breach_of(record: RunRecord | None) -> tuple[bool, list[str]]:
+    """(breached with onBreach: block, the digests it covers) from a Monitor's last run."""
+    if record is None or record.status != "failed" or not isinstance(record.summary, dict):
+        return False, []
+    window = record.summary.get("window") or {}
+    if window.get("verdict") != "breached" or record.summary.get("on_breach") != "block":
+        return False, []
+    return True, list(record.summary.get("digests") or [])
+
+
+__all__ = ["MonitorProvider", "Trace", "breach_of", "trace_store"]
