@@ -202,11 +202,11 @@ class RunChecks(Checks):
                 f"{s.environment} to its environments",
             )
         env = self.ws.environments.get(s.environment)
-        if env is not None and env.doc.spec.runtime != "local" and env.doc.spec.store != "langfuse":
+        if env is not None and env.doc.spec.runtime != "local":
             self.error(
                 t,
                 ("spec", "environment"),
-                f"'{s.environment}' runs agents on {env.doc.spec.runtime} with store: local; "
-                "its traces are exported to Langfuse, not to the local store",
-                "set store: langfuse in that Environment to monitor it",
+                f"'{s.environment}' runs agents on {env.doc.spec.runtime}: Monitors read the "
+                "local runtime's traces, and AgentCore traces are not collected yet",
+                "monitor an environment with runtime: local (see docs/monitoring.md)",
             )
