@@ -5,7 +5,7 @@ Pipeline role: first step of an Experiment run. Every combination of the matrix 
 with those fields replaced. Keys are agent fields as written in YAML (`model`,
 `systemPrompt`, `lifecycle`, ...) or `env.NAME` for one environment variable. A matrix
 `systemPrompt` replaces the base `systemPromptFile` and vice versa, the same rule the
-workspace validator checks (`engine.spec.workspace` check_experiment), so what validated is
+workspace validator checks (`engine.spec.run_checks` check_experiment), so what validated is
 exactly what runs.
 """
 
