@@ -2,7 +2,8 @@
 
 The embedded default target of agentops (the other is Amazon Bedrock AgentCore). Modules:
 
-* `process` - start/probe/stop/replace agent processes (parent side, used by the engine);
+* `process` - start/probe/stop/replace agent processes (parent side, used by the engine),
+  built from `agent_process` (the state record, errors), `spawn`, `health` and `pgroup`;
 * `token` - the workspace token every agent process requires;
 * `host` - the child process's entry point (`python -m engine.runtime.host`), which serves the
   user's `BedrockAgentCoreApp` through the `asgi` middleware;
