@@ -5,6 +5,7 @@ AgentOpsError                  base: everything the CLI turns into a message, ne
 ├── StateError                 the state file cannot be read or written
 │   ├── StateLocked            another process holds the lock (names the holder)
 │   └── StalePlan              a saved plan no longer matches state or workspace
+├── EvaluatorConfigError       an evaluator reference or its params are wrong (before scoring)
 ├── ProviderError              raised by providers at their boundary, never an SDK error
 │   ├── TemporaryError         retry later (throttling, eventual consistency); has `delay`
 │   └── PermanentError         retrying will not help (bad config, permission, quota)
@@ -54,6 +55,10 @@ class StateLocked(StateError):
 
 class StalePlan(StateError):
     """A saved plan was made against a state or workspace that has moved on."""
+
+
+class EvaluatorConfigError(AgentOpsError):
+    """An evaluator reference or its params are wrong; raised before any item is scored."""
 
 
 class ProviderError(AgentOpsError):

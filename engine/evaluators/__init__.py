@@ -8,36 +8,30 @@ scores with `summarize` / `verdict` / `percentile`.
 Importing this package is cheap (standard library only): autoevals, openai and wordllama
 are imported when an evaluator that needs them is built.
 
-Modules: `base` (data model), `registry` (references -> evaluators, static description),
-`params`, the built-ins (`trajectory`, `search_term`, `facts`, `refusal`, `latency`),
+What a spec may reference (names, params, whether a judge is needed) is static data of the
+spec language: `engine.spec.evaluator_catalog`, `evaluator_params` and `evaluator_refs`,
+re-exported here. This package depends on `engine.spec`, never the other way round.
+
+Modules: `base` (data model), `registry` (references -> evaluators, code digests),
+the built-ins (`trajectory`, `search_term`, `facts`, `refusal`, `latency`),
 `autoevals_scorers`, `custom` (user functions), `judge` (LLM judge wiring), `semantic`
 (offline embeddings), `text` (normalisation), `aggregate`.
 """
 
+from engine.errors import EvaluatorConfigError
 from engine.evaluators.aggregate import EvaluatorSummary, percentile, summarize, verdict
-from engine.evaluators.base import (
-    EvalCase,
-    Evaluator,
-    EvaluatorConfigError,
-    Score,
-    ToolCall,
-    evaluate_safely,
-)
+from engine.evaluators.base import EvalCase, Evaluator, Score, ToolCall, evaluate_safely
 from engine.evaluators.judge import JudgeConfig
-from engine.evaluators.params import ParamSpec
-from engine.evaluators.registry import (
+from engine.evaluators.registry import build_evaluator, evaluator_code_digest
+from engine.spec.evaluator_catalog import (
     AUTOEVALS_HEURISTIC_SCORERS,
     AUTOEVALS_LLM_SCORERS,
     AUTOEVALS_SCORERS,
     BUILTIN_EVALUATORS,
     BuiltinInfo,
-    build_evaluator,
-    default_name,
-    describe_params,
-    evaluator_code_digest,
-    is_remote,
-    validate_reference,
 )
+from engine.spec.evaluator_params import ParamSpec
+from engine.spec.evaluator_refs import default_name, describe_params, is_remote, validate_reference
 
 __all__ = [
     "AUTOEVALS_HEURISTIC_SCORERS",

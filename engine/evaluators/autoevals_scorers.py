@@ -1,7 +1,8 @@
 """`autoevals:<Scorer>` evaluators: Braintrust's autoevals (0.4.x) behind our Score contract.
 
-Role: a static table of the supported scorers (so the registry and the spec validator can
-check names and params without importing autoevals) and the adapter that runs one.
+Role: the adapter that runs one of the scorers the spec language lists (their names, choices
+and params are static data in `engine.spec.evaluator_catalog`, so checking a spec never
+imports autoevals).
 
 Offline (heuristic) scorers compare ``case.output`` with the expected value:
 ``Levenshtein``, ``ExactMatch``, ``NumericDiff``, ``JSONDiff``, ``ValidJSON``. For a dict
@@ -52,22 +53,7 @@ from engine.evaluators.base import (
     truncate,
 )
 from engine.evaluators.judge import JudgeConfig, llm_client
-from engine.evaluators.params import ParamSpec
-
-HEURISTIC_SCORERS = ("Levenshtein", "ExactMatch", "NumericDiff", "JSONDiff", "ValidJSON")
-
-#: LLM scorer -> its choices (from autoevals' templates), in autoevals' order
-LLM_SCORER_CHOICES: Mapping[str, tuple[str, ...]] = {
-    "Factuality": ("A", "B", "C", "D", "E"),
-    "ClosedQA": ("Y", "N"),
-    "Battle": ("Yes", "No"),
-    "Humor": ("Yes", "No", "Unsure"),
-    "Possible": ("A", "B"),
-    "Security": ("Yes", "No", "Unsure"),
-    "Sql": ("Correct", "Incorrect"),
-    "Summary": ("A", "B"),
-    "Translation": ("Y", "N"),
-}
+from engine.spec.evaluator_catalog import LLM_SCORER_CHOICES
 
 #: scorers whose prompt shows the expected answer; items without one are skipped
 _NEEDS_EXPECTED = frozenset({"Factuality", "Battle", "Sql", "Summary", "Translation"})
@@ -76,43 +62,6 @@ _NEEDS_EXPECTED = frozenset({"Factuality", "Battle", "Sql", "Summary", "Translat
 DEFAULT_CHOICE_SCORES: Mapping[str, Mapping[str, float]] = {
     "Factuality": {"A": 0.4, "B": 1.0, "C": 1.0, "D": 0.0, "E": 1.0},
 }
-
-AUTOEVALS_SCORERS = HEURISTIC_SCORERS + tuple(LLM_SCORER_CHOICES)
-
-_FIELD = ParamSpec(
-    "field", "string", "key of a dict expected_output to compare against (default: all of it)"
-)
-
-
-def scorer_params(scorer: str) -> tuple[ParamSpec, ...]:
-    """The params `autoevals:<scorer>` accepts (scorer must be in AUTOEVALS_SCORERS)."""
-    if scorer == "ValidJSON":
-        return (ParamSpec("schema", "json", "JSON Schema the output must match"),)
-    if scorer in HEURISTIC_SCORERS:
-        return (_FIELD,)
-    choices = LLM_SCORER_CHOICES[scorer]
-    specs = [
-        _FIELD,
-        ParamSpec(
-            "choice_scores",
-            "choice-scores",
-            f"score of each judge choice ({', '.join(choices)}), overriding the defaults",
-            choices=choices,
-        ),
-        ParamSpec("model", "string", "judge model for this evaluator (default: the judge's)"),
-        ParamSpec("use_cot", "boolean", "ask the judge to reason before choosing", default=True),
-    ]
-    if scorer == "ClosedQA":
-        specs.append(
-            ParamSpec("criteria", "string", "what a good answer must satisfy", required=True)
-        )
-    if scorer == "Battle":
-        specs.append(
-            ParamSpec("instructions", "string", "the task both answers solve (default: the input)")
-        )
-    if scorer == "Translation":
-        specs.append(ParamSpec("language", "string", "the source language", required=True))
-    return tuple(specs)
 
 
 def merged_choice_scores(

@@ -28,13 +28,7 @@ from numbers import Real
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from engine.errors import AgentOpsError
-
 _EMPTY: Mapping[str, object] = MappingProxyType({})
-
-
-class EvaluatorConfigError(AgentOpsError):
-    """An evaluator reference or its params are wrong; raised before any item is scored."""
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,15 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from engine.evaluators.base import EvalCase, EvaluatorConfigError, Score, failed_call_score
+from engine.errors import EvaluatorConfigError
+from engine.evaluators.base import EvalCase, Score, failed_call_score
 from engine.spec.diagnostics import did_you_mean
+from engine.spec.evaluator_refs import CustomRef, parse_ref
 
 #: the keywords a custom evaluator may declare
 ARGUMENTS = ("input", "output", "expected", "trajectory", "latency_ms", "metadata", "params")
@@ -64,22 +65,6 @@ SIGNATURE_HINT = (
 
 _cache_lock = threading.Lock()
 _module_cache: dict[tuple[str, int, int], ModuleType] = {}
-
-
-@dataclass(frozen=True)
-class CustomRef:
-    path: str
-    function: str
-
-
-def parse_ref(ref: str) -> CustomRef | None:
-    """``evaluators/x.py:fn`` -> CustomRef; None when `ref` is not a file reference."""
-    if ":" not in ref:
-        return None
-    path, _, function = ref.rpartition(":")
-    if not path.endswith(".py"):
-        return None
-    return CustomRef(path, function)
 
 
 def resolve_path(ref: CustomRef, workspace: Path) -> Path:

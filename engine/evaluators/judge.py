@@ -29,10 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.evaluators.base import EvaluatorConfigError
+from engine.errors import EvaluatorConfigError
+from engine.spec.evaluator_refs import judge_missing
 
 INSTALL_HINT = "pip install 'agentops[evals]'"
-NEEDS_JUDGE = "needs a judge model: set spec.judge on the Environment"
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,7 @@ class JudgeConfig:
 
 def require_judge(judge: JudgeConfig | None, what: str) -> JudgeConfig:
     if judge is None:
-        raise EvaluatorConfigError(
-            f"{what} {NEEDS_JUDGE}",
-            hint="e.g. judge: {model: gpt-4o-mini, baseUrl: http://127.0.0.1:11434/v1}",
-        )
+        raise judge_missing(what)
     return judge
 
 

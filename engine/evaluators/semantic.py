@@ -24,7 +24,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from engine.evaluators.base import EvaluatorConfigError
+from engine.errors import EvaluatorConfigError
 from engine.evaluators.judge import INSTALL_HINT
 
 _lock = threading.Lock()

@@ -2,9 +2,10 @@
 
 Role: the engine's load engine. Two halves that never share a process:
 
-* the **generator** (`runner`, `users`, `shape`) imports Locust first - Locust monkey-patches
-  the standard library with gevent, which breaks anything that imported ssl before it (boto3,
-  urllib3, httpx) - so it always runs as ``python -m engine.load.runner`` in a child process;
+* the **generator** (`runner`, `users`, `shape`, `recorder`) imports Locust first - Locust
+  monkey-patches the standard library with gevent, which breaks anything that imported ssl
+  before it (boto3, urllib3, httpx) - so it always runs as ``python -m engine.load.runner`` in
+  a child process;
 * the **parent** (`config`, `supervisor`, `analysis`, `report`) is standard library only: it
   writes the runner's config, supervises its processes, and turns raw samples into SLO
   verdicts and reports. `engine.providers.runs.loadtest` wires both into the reconciler.

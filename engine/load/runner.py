@@ -47,8 +47,9 @@ from locust.rpc import Message
 from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from engine.load.config import MS, OK, ConfigError, RunnerConfig
+from engine.load.recorder import Recorder, Sample
 from engine.load.shape import step_shape
-from engine.load.users import Recorder, Sample, user_class
+from engine.load.users import user_class
 from engine.load.worker import BUDGET_MSG, SAMPLES_MSG, run_worker
 
 EXIT_CONFIG = 2

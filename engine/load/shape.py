@@ -14,16 +14,14 @@ Role: the timing half of the users in `engine.load.users`.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gevent
 from gevent.lock import Semaphore
 from locust import LoadTestShape, constant, constant_throughput
 
 from engine.load.config import RunnerConfig, Step, rate_at
-
-if TYPE_CHECKING:
-    from engine.load.users import Recorder
+from engine.load.recorder import Recorder
 
 
 def step_shape(steps: tuple[Step, ...], spawn_rate: float) -> type[LoadTestShape]:

@@ -22,12 +22,9 @@ this process only because Locust was imported (and gevent patched ssl) first.
 
 from __future__ import annotations
 
-import itertools
-import json
 import random
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,12 +32,12 @@ import gevent
 from locust import FastHttpUser, User, task
 from locust.exception import StopUser
 
-from engine.load.answer import HOLD_BODY_MAX, Answer, Entry, read_answer, samples_of, truncated
+from engine.load.answer import HOLD_BODY_MAX, Answer, read_answer, truncated
 from engine.load.config import PromptEntry, RunnerConfig
+from engine.load.recorder import Recorder
 from engine.load.shape import pacing
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
-Sample = list[Any]  # in SAMPLE_FIELDS order
 
 
 def trace_headers(prompt: PromptEntry) -> dict[str, str]:
@@ -52,70 +49,6 @@ def trace_headers(prompt: PromptEntry) -> dict[str, str]:
     if tags:
         out["X-Agentops-Tags"] = ",".join(tags)
     return out
-
-
-class Recorder:
-    """Per process: the prompt rotation, the request budget, and where samples go.
-
-    Users `record` raw entries; `flush` turns them into samples and hands them to `sink` as
-    one batch. The owner flushes periodically; a full batch (`batch` entries) flushes at once.
-    """
-
-    def __init__(
-        self,
-        config: RunnerConfig,
-        worker: str,
-        sink: Callable[[list[Sample]], None],
-        batch: int = 2000,
-    ) -> None:
-        self.config = config
-        self.worker = worker
-        self.sink = sink
-        self.batch = batch
-        self.entries: list[Entry] = []
-        self.payloads = [(p, json.dumps({"prompt": p.prompt})) for p in config.prompts]
-        # A random start per process so that workers do not all begin with the same prompt;
-        # the rotation then gives every prompt the same share of the traffic.
-        self._next = itertools.count(random.randrange(len(self.payloads)))
-        #: requests this process may still start; None = no count limit (time only)
-        self.remaining: int | None = config.requests if config.workers == 0 else None
-        self.inflight = 0
-        self.aborted = 0
-        self.dropped = 0  # open model: arrivals that found no free user
-        self.started_at = time.monotonic()
-        self.text_limit = config.response_chars
-
-    def take(self) -> bool:
-        if self.remaining is not None:
-            if self.remaining <= 0:
-                return False
-            self.remaining -= 1
-        self.inflight += 1
-        return True
-
-    @property
-    def exhausted(self) -> bool:
-        return self.remaining is not None and self.remaining <= 0 and self.inflight == 0
-
-    def next_prompt(self) -> tuple[PromptEntry, str]:
-        return self.payloads[next(self._next) % len(self.payloads)]
-
-    def record(self, entry: Entry) -> None:
-        self.inflight -= 1
-        entries = self.entries
-        entries.append(entry)
-        if len(entries) >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        """Every entry recorded so far, as samples, to the sink (nothing when there is none)."""
-        if self.entries:
-            entries, self.entries = self.entries, []
-            self.sink(samples_of(entries, self.worker, self.text_limit))
-
-    def abort(self) -> None:
-        self.inflight -= 1
-        self.aborted += 1
 
 
 def _new_session() -> str:

@@ -22,7 +22,8 @@ import gevent
 from locust.env import Environment
 
 from engine.load.config import RunnerConfig
-from engine.load.users import Recorder, Sample, user_class
+from engine.load.recorder import Recorder, Sample
+from engine.load.users import user_class
 
 SAMPLES_MSG = "agentops_samples"
 BUDGET_MSG = "agentops_budget"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from engine.errors import UsageError
+from engine.invoke.base import Invoker
 from engine.state.model import ResourceState
 
 
-def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> Any:
-    """LocalInvoker or AgentCoreInvoker: both offer invoke()/ainvoke() and a context manager."""
+def invoker_for(res: ResourceState, state_dir: Path, *, timeout: float = 120.0) -> Invoker:
+    """LocalInvoker or AgentCoreInvoker: both are `Invoker`s (invoke/ainvoke, `with`)."""
     if res.provider == "agentcore":
         from engine.providers.agentcore.invoke import AgentCoreInvoker
 

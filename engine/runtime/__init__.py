@@ -10,7 +10,7 @@ The embedded default target of agentops (the other is Amazon Bedrock AgentCore).
 * `reuseport` - the SO_REUSEPORT group and steering behind each agent's stable port;
 * `session` - AgentCore session ids, shared with `engine.invoke`.
 
-Invoking agents is `engine.invoke.LocalInvoker`.
+Invoking agents is `engine.invoke.LocalInvoker` (`engine/invoke/local.py`).
 
 The names below are loaded on first use (PEP 562). The agent process imports submodules of
 this package, and its start-up time is deploy time: it must not pay for httpx, which only

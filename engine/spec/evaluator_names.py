@@ -1,7 +1,7 @@
 """Static checks of evaluator references (no evaluator or user code is imported here).
 
 `validate` must stay fast and must not import autoevals or user code, so references are
-checked against the evaluator registry's static tables (names, params, whether a judge is
+checked against the static tables of `evaluator_catalog.py` (names, params, whether a judge is
 needed), and custom `evaluators/<file>.py:<fn>` references by parsing the file's AST for a
 top-level function of that name.
 """
@@ -12,14 +12,14 @@ import ast
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.evaluators.base import EvaluatorConfigError
-from engine.evaluators.registry import (
+from engine.errors import EvaluatorConfigError
+from engine.spec.diagnostics import did_you_mean
+from engine.spec.evaluator_catalog import (
     AUTOEVALS_HEURISTIC_SCORERS,
     AUTOEVALS_LLM_SCORERS,
     BUILTIN_EVALUATORS,
-    validate_reference,
 )
-from engine.spec.diagnostics import did_you_mean
+from engine.spec.evaluator_refs import validate_reference
 
 if TYPE_CHECKING:
     from engine.spec.schema import EvaluatorRef

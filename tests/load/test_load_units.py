@@ -150,7 +150,8 @@ def test_runtime_users_run_one_task_and_recorders_flush_full_batches(tmp_path: P
     probe = """
 import engine.load.runner  # Locust first
 from engine.load.config import PromptEntry, RunnerConfig
-from engine.load.users import Recorder, RuntimeUser, user_class
+from engine.load.recorder import Recorder
+from engine.load.users import RuntimeUser, user_class
 
 config = RunnerConfig("r", (PromptEntry("p", "x"),), 1, 1.0, 1.0, url="http://127.0.0.1:1/i")
 batches = []

@@ -20,27 +20,28 @@ local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours nat
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 from engine.invoke import (
     SESSION_HEADER,
     InvocationResult,
     InvokeError,
+    Invoker,
     ParsedAnswer,
     is_valid_session_id,
     new_session_id,
     parse_answer,
 )
+from engine.invoke.base import encode_payload
+from engine.invoke.result import result_of
 from engine.state.model import ResourceState
 
 __all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for"]
 
 
-class AgentCoreInvoker:
+class AgentCoreInvoker(Invoker):
     """Invoke one AgentCore runtime endpoint; `invoke`/`ainvoke` like `LocalInvoker`."""
 
     def __init__(
@@ -101,10 +102,7 @@ class AgentCoreInvoker:
         """Invoke and read the whole (possibly streamed) answer; never raises for failures."""
         if self._closed:
             raise InvokeError("the invoker is closed")
-        try:
-            body = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
-        except (TypeError, ValueError) as exc:
-            raise InvokeError(f"payload is not JSON-serialisable: {exc}") from exc
+        body = encode_payload(payload)
         sid = session_id if session_id is not None else new_session_id()
         if not is_valid_session_id(sid):
             raise InvokeError(f"session id must be 33-256 characters of [A-Za-z0-9_-]: {sid!r}")
@@ -128,13 +126,16 @@ class AgentCoreInvoker:
             error = exc.response.get("Error", {})
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
             message = f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-            return self._result(ParsedAnswer(ok=False, error=message), status, started, sid)
+            failed = ParsedAnswer(ok=False, error=message)
+            return result_of(failed, status_code=status, started=started, session_id=sid)
         except BotoCoreError as exc:
             error = f"could not invoke {self.arn}: {type(exc).__name__}: {exc}"
-            return self._result(ParsedAnswer(ok=False, error=error), 0, started, sid)
+            failed = ParsedAnswer(ok=False, error=error)
+            return result_of(failed, status_code=0, started=started, session_id=sid)
         status = int(resp.get("statusCode") or 200)
         answer = parse_answer(status, str(resp.get("contentType") or ""), data)
-        return self._result(answer, status, started, str(resp.get("runtimeSessionId") or sid))
+        echoed = str(resp.get("runtimeSessionId") or sid)
+        return result_of(answer, status_code=status, started=started, session_id=echoed)
 
     async def ainvoke(
         self, payload: Mapping[str, object], *, session_id: str | None = None
@@ -142,52 +143,11 @@ class AgentCoreInvoker:
         """`invoke` in a worker thread (boto3 is synchronous)."""
         return await asyncio.to_thread(self.invoke, payload, session_id=session_id)
 
-    @staticmethod
-    def _result(
-        answer: ParsedAnswer, status: int, started: float, session_id: str
-    ) -> InvocationResult:
-        return InvocationResult(
-            ok=answer.ok,
-            status_code=status,
-            response=answer.response,
-            trajectory=answer.trajectory,
-            usage=answer.usage,
-            raw=answer.raw,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-            session_id=session_id,
-            error=answer.error,
-        )
-
     def close(self) -> None:
         self._closed = True
         if self._client is not None:
             self._client.close()
             self._client = None
-
-    async def aclose(self) -> None:
-        self.close()
-
-    def __enter__(self) -> AgentCoreInvoker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> AgentCoreInvoker:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def invoker_for(resource: ResourceState, timeout: float = 300.0) -> AgentCoreInvoker:

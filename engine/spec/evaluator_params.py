@@ -1,8 +1,9 @@
-"""Declared parameters of the built-in evaluators, and their validation.
+"""Declared parameters of the evaluators a spec can reference, and their validation.
 
-Role: lets the registry turn a spec's free-form ``params:`` mapping into checked, defaulted
-values, and lets the spec validator describe/check params statically (no evaluator code
-imported). Param names are snake_case; because spec fields are camelCase in YAML, the
+Pipeline role: part of the spec language (`params:` under `evaluators:`). Lets the registry
+(`engine.evaluators.registry`) turn a spec's free-form ``params:`` mapping into checked,
+defaulted values, and lets the spec validator describe/check params statically (no evaluator
+code imported). Param names are snake_case; because spec fields are camelCase in YAML, the
 camelCase spelling of a name (``targetMs``) is accepted as the same param.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.evaluators.base import EvaluatorConfigError
+from engine.errors import EvaluatorConfigError
 from engine.spec.diagnostics import did_you_mean
 from engine.spec.schema.base import InvalidValue, parse_duration
 
