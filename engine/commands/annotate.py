@@ -49,7 +49,7 @@ def _score(answer: str) -> float | None:
 
 
 def annotate_queue(store: Any, queue: str) -> int:
-    from engine.commands.monitoring import render_trace
+    from engine.commands.trace_view import render_trace
 
     if not sys.stdin.isatty():
         raise UsageError(

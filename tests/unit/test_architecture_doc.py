@@ -21,3 +21,17 @@ def test_architecture_doc_matches_the_tree() -> None:
         f"missing from docs/architecture.md: {sorted(packages - documented)}; "
         f"documented but absent: {sorted(documented - packages)}"
     )
+
+
+def test_no_import_circles() -> None:
+    """No engine module imports, directly or not, a module that imports it back."""
+    import grimp
+
+    graph = grimp.build_graph("engine")
+    circles = sorted(
+        (m, d)
+        for m in graph.modules
+        for d in graph.find_modules_directly_imported_by(m)
+        if d.startswith("engine.") and graph.chain_exists(importer=d, imported=m)
+    )
+    assert circles == []

@@ -17,7 +17,7 @@ environment (and cached per process by its users):
 
 Why the REST client and not `Langfuse()`: the client object is a per-public-key process
 singleton that starts background threads and an OpenTelemetry pipeline; dataset sync needs
-none of that. The run recorder, which does need tracing, asks `tracing_client()`.
+none of that. The run recorder, which does need tracing, asks `tracing.tracing_for(conn)`.
 The SDK is imported lazily: `agentops --help` and `validate` never import it.
 """
 
@@ -165,7 +165,6 @@ class LangfuseConnection:
         )
         self._http: Any = None
         self._api: Any = None
-        self._tracing: Any = None
         self._lock = threading.Lock()
         self.project = self._auth_check()
 
@@ -303,20 +302,6 @@ class LangfuseConnection:
             f"but the environment says project '{wanted}'",
             hint="fix langfuse.project, or point the key references at that project's keys",
         )
-
-    # --- tracing (run recorder) ---------------------------------------------------------
-    def tracing_client(self) -> Any:
-        """A `langfuse.Langfuse` client that exports traces to this project.
-
-        It gets its own OpenTelemetry TracerProvider instead of installing a global one:
-        the engine process must not start exporting unrelated spans to Langfuse.
-        """
-        from engine.providers.langfuse.tracing import tracing_client
-
-        with self._lock:
-            if self._tracing is None:
-                self._tracing = tracing_client(self)
-            return self._tracing
 
 
 _tls_lock = threading.Lock()

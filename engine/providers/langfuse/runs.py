@@ -106,7 +106,9 @@ class LangfuseRunRecorder:
 
     @property
     def client(self) -> Any:
-        return self.conn.tracing_client()
+        from engine.providers.langfuse.tracing import tracing_for
+
+        return tracing_for(self.conn)
 
     def start_run(
         self,

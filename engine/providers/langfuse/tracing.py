@@ -1,7 +1,7 @@
 """The tracing side of a Langfuse connection: the SDK client that exports run traces.
 
 Pipeline role: used by the run recorder (`langfuse_runs`) through
-`LangfuseConnection.tracing_client()`. Three things the SDK does by default that the engine
+`tracing_for(conn)`. Three things the SDK does by default that the engine
 must not do are handled here:
 
 * it installs a *global* OpenTelemetry TracerProvider, which would start exporting any span
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import PermanentError
@@ -31,6 +32,25 @@ _SENSITIVE = "(sensitive)"
 _tracing_lock = threading.Lock()
 #: public key -> host of the tracing clients made by this process
 _tracing_hosts: dict[str, str] = {}
+
+
+_clients: weakref.WeakKeyDictionary[LangfuseConnection, Any] = weakref.WeakKeyDictionary()
+
+
+def tracing_for(conn: LangfuseConnection) -> Any:
+    """The connection's `langfuse.Langfuse` client that exports traces, made once.
+
+    It gets its own OpenTelemetry TracerProvider instead of installing a global one: the
+    engine process must not start exporting unrelated spans to Langfuse. (Kept here, not on
+    the connection, so that the connection never imports the tracing side.)
+    """
+    with _tracing_lock:
+        client = _clients.get(conn)
+    if client is None:
+        client = tracing_client(conn)
+        with _tracing_lock:
+            client = _clients.setdefault(conn, client)
+    return client
 
 
 def tracing_client(conn: LangfuseConnection) -> Any:

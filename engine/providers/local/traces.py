@@ -51,6 +51,11 @@ def _trace(row: sqlite3.Row | tuple[Any, ...]) -> Trace:
     )
 
 
+def trace_store(state_dir: Path) -> TraceStore:
+    """The trace store of a workspace's state directory (`.agentops/traces.sqlite`)."""
+    return TraceStore(state_dir / "traces.sqlite")
+
+
 class TraceStore:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.providers.base import Context, RunInputs
+from engine.providers.local.traces import trace_store
 from engine.spec.addresses import Address
 from engine.spec.datasets import canonical_json, dataset_digest, sha256_hex
 from engine.spec.digests import agent_attrs, digest_of, file_digest
 from engine.spec.graph import GraphNode
 from engine.spec.schema import EvaluatorRef
+from engine.spec.schema.monitor import MonitorSpec
 from engine.spec.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -35,8 +37,6 @@ def evaluator_digest(ref: EvaluatorRef, ws: Workspace) -> str:
 
 def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
     if node.kind == "Monitor":  # its inputs include the trace store's head (its cursor)
-        from engine.providers.runs.monitor import monitor_inputs
-
         return monitor_inputs(node, ctx)
     ws = ctx.workspace
     spec = node.spec.doc.spec
@@ -63,6 +63,21 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
                 [p.model_dump(mode="json") for p in ws.prompts.get(node.address.name, [])]
             )
         )[:16]
+    return RunInputs(digest=digest_of(attrs), attrs=attrs)
+
+
+def monitor_inputs(node: GraphNode, ctx: Context) -> RunInputs:
+    """Spec, evaluators, the agent's digest there, and the newest trace of the agent: new
+    traffic makes the monitor due; no new trace, no run."""
+    spec: MonitorSpec = node.spec.doc.spec
+    agent = ctx.workspace.agents[spec.agent].doc.spec
+    attrs: dict[str, Any] = {
+        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
+        "agent_digest": digest_of(agent_attrs(ctx.workspace, agent, spec.environment)),
+        "traces_head": trace_store(ctx.state_dir).head(spec.environment, spec.agent),
+    }
+    for ev in spec.evaluators:
+        attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ctx.workspace)
     return RunInputs(digest=digest_of(attrs), attrs=attrs)
 
 

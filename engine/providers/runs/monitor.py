@@ -29,12 +29,10 @@ from engine.monitoring.model import Trace, TraceScore
 from engine.monitoring.scoring import Scored, case_of, in_sample, matches, route, score
 from engine.monitoring.window import Window, judge_window
 from engine.providers.base import Context, RunInputs, RunResult
-from engine.providers.local.traces import TraceStore
+from engine.providers.local.traces import trace_store
 from engine.providers.runs.eval_runner import build_evaluators
-from engine.providers.runs.inputs import evaluator_digest
+from engine.providers.runs.inputs import monitor_inputs
 from engine.spec.addresses import Address
-from engine.spec.datasets import canonical_json, sha256_hex
-from engine.spec.digests import agent_attrs, digest_of
 from engine.spec.graph import GraphNode
 from engine.spec.schema.monitor import MonitorSpec
 from engine.state.model import RunRecord
@@ -42,25 +40,6 @@ from engine.state.model import RunRecord
 PAGE = 500
 #: the window's error rate and latency are computed over at most this many newest traces
 WINDOW_TRACE_LIMIT = 100_000
-
-
-def trace_store(state_dir: Path) -> TraceStore:
-    return TraceStore(state_dir / "traces.sqlite")
-
-
-def monitor_inputs(node: GraphNode, ctx: Context) -> RunInputs:
-    """Spec, evaluators, the agent's digest there, and the newest trace of the agent: new
-    traffic makes the monitor due; no new trace, no run."""
-    spec: MonitorSpec = node.spec.doc.spec
-    agent = ctx.workspace.agents[spec.agent].doc.spec
-    attrs: dict[str, Any] = {
-        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
-        "agent_digest": digest_of(agent_attrs(ctx.workspace, agent, spec.environment)),
-        "traces_head": trace_store(ctx.state_dir).head(spec.environment, spec.agent),
-    }
-    for ev in spec.evaluators:
-        attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ctx.workspace)
-    return RunInputs(digest=digest_of(attrs), attrs=attrs)
 
 
 class MonitorProvider:
