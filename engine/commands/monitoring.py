@@ -104,26 +104,33 @@ def cmd_traces(args: argparse.Namespace) -> int:
     if not traces:
         print("No traces match.", file=sys.stderr)
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    print(render_traces(traces))
+    return 0
 
-    table = Table(box=None, pad_edge=False)
-    for col in ("TRACE", "WHEN", "AGENT", "SOURCE", "STATUS", "LATENCY", "SCORES", "INPUT"):
-        table.add_column(col, no_wrap=True, overflow="ellipsis", max_width=48)
+
+def render_traces(traces: list[Any]) -> str:
+    """One line per trace, columns aligned (plain text: pipes and CI logs read it as is)."""
+    rows = [("TRACE", "WHEN", "AGENT", "SOURCE", "STATUS", "LATENCY", "SCORES", "INPUT")]
     for t in traces:
         scores = " ".join(f"{k}={v:.2f}" for k, v in sorted(t.scores.items())) or "–"
-        table.add_row(
-            t.trace_id[:12],
-            time.strftime("%m-%d %H:%M:%S", time.localtime(t.started_at)),
-            f"{t.agent}[{t.env}]",
-            t.source,
-            t.status,
-            f"{t.latency_ms:.0f} ms",
-            scores,
-            t.input.replace("\n", " ")[:60],
+        text = t.input.replace("\n", " ")
+        rows.append(
+            (
+                t.trace_id[:12],
+                time.strftime("%m-%d %H:%M:%S", time.localtime(t.started_at)),
+                f"{t.agent}[{t.env}]",
+                t.source,
+                t.status,
+                f"{t.latency_ms:.0f} ms",
+                scores,
+                text if len(text) <= 60 else text[:59] + "…",
+            )
         )
-    Console(width=max(160, Console().width)).print(table)
-    return 0
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+        for r in rows
+    )
 
 
 def _score_ok(scores: dict[str, float], lo: float | None, hi: float | None) -> bool:

@@ -212,7 +212,21 @@ def _apply_gates(inp: PlanInput, changes: list[Change], scope: set[Address]) -> 
                 and record.status == "succeeded"
                 and record.summary.get("agent_digest") == target.digest
             )
-            if passed:
+            breach = _monitor_breach(inp, spec.agent, target.digest)
+            if passed and breach is None:
+                continue
+            if passed and breach is not None:
+                then = target.action
+                target.action = Action.BLOCKED
+                target.then = then
+                target.blocked_by = breach[0]
+                target.reasons.append(
+                    ReasonEntry(
+                        Reason.GATE,
+                        f"{breach[0]} breached on digest {target.digest} (onBreach: block): "
+                        f"{breach[1]}",
+                    )
+                )
                 continue
             then = target.action
             target.action = Action.BLOCKED
@@ -230,6 +244,24 @@ def _apply_gates(inp: PlanInput, changes: list[Change], scope: set[Address]) -> 
                 why = record.message if record and record.message else "it has not passed"
                 detail = f"{gate_addr} did not pass digest {target.digest}: {why}"
             target.reasons.append(ReasonEntry(Reason.GATE, detail))
+
+
+def _monitor_breach(inp: PlanInput, agent: str, digest: str | None) -> tuple[str, str] | None:
+    """(monitor, message) of a Monitor with `onBreach: block` whose last window breached on
+    this agent digest: that digest is not promoted further until a window passes again."""
+    for address, record in sorted(inp.state.runs.items()):
+        if record.kind != "Monitor" or record.status != "failed":
+            continue
+        summary = record.summary if isinstance(record.summary, dict) else {}
+        window = summary.get("window") or {}
+        if (
+            summary.get("on_breach") == "block"
+            and summary.get("agent") == agent
+            and window.get("verdict") == "breached"
+            and digest in (summary.get("digests") or [])
+        ):
+            return address, record.message or "breached"
+    return None
 
 
 def _destroy(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> list[Change]:

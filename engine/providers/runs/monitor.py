@@ -182,14 +182,4 @@ class MonitorProvider:
         return sorted({t.digest for t in recent if t.digest})
 
 
-def breach_of(record: RunRecord | None) -> tuple[bool, list[str]]:
-    """(breached with onBreach: block, the digests it covers) from a Monitor's last run."""
-    if record is None or record.status != "failed" or not isinstance(record.summary, dict):
-        return False, []
-    window = record.summary.get("window") or {}
-    if window.get("verdict") != "breached" or record.summary.get("on_breach") != "block":
-        return False, []
-    return True, list(record.summary.get("digests") or [])
-
-
-__all__ = ["MonitorProvider", "Trace", "breach_of", "trace_store"]
+__all__ = ["MonitorProvider", "Trace", "trace_store"]
