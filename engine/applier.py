@@ -307,6 +307,7 @@ class Applier:
         started = now_iso()
         faults.point("provider_call")
         result = provider.run(node, inputs, self.ctx, prior)
+        inputs = result.consumed or inputs
         summary = {**result.summary, "inputs": dict(inputs.attrs)}
         last_ok = (
             inputs.digest

@@ -103,6 +103,10 @@ class RunResult:
     status: str  # "succeeded" | "failed"
     summary: dict[str, Any]
     message: str | None = None
+    #: the inputs the run really consumed, when they moved on after the plan (a Monitor
+    #: reads the traces that arrived while earlier actions ran): recorded instead of the
+    #: planned ones, so the next plan compares with what was judged
+    consumed: RunInputs | None = None
 
 
 class JobProvider(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.spec.addresses import KIND_PREFIX
-from engine.spec.diagnostics import Diagnostic, did_you_mean, nearest
+from engine.spec.diagnostics import Diagnostic, Severity, did_you_mean, nearest
 from engine.spec.loader import relative
 from engine.spec.schema import Document
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
@@ -44,6 +44,13 @@ class Checks:
         self, spec: Spec[Document], path: Sequence[str | int], msg: str, hint: str | None = None
     ) -> None:
         self.ws.diagnostics.append(Diagnostic(spec.loc(*path), msg, spec.base_address, hint))
+
+    def warn(
+        self, spec: Spec[Document], path: Sequence[str | int], msg: str, hint: str | None = None
+    ) -> None:
+        self.ws.diagnostics.append(
+            Diagnostic(spec.loc(*path), msg, spec.base_address, hint, Severity.WARNING)
+        )
 
     # --- references -------------------------------------------------------------------
     def ref(self, spec: Spec[Document], path: Sequence[str | int], kind: str, name: str) -> bool:

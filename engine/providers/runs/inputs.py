@@ -66,7 +66,7 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     return RunInputs(digest=digest_of(attrs), attrs=attrs)
 
 
-def monitor_inputs(node: GraphNode, ctx: Context) -> RunInputs:
+def monitor_inputs(node: GraphNode, ctx: Context, head: int | None = None) -> RunInputs:
     """Spec, evaluators, the agent's digest there, and the newest trace of the agent: new
     traffic makes the monitor due; no new trace, no run."""
     spec: MonitorSpec = node.spec.doc.spec
@@ -74,7 +74,9 @@ def monitor_inputs(node: GraphNode, ctx: Context) -> RunInputs:
     attrs: dict[str, Any] = {
         "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
         "agent_digest": digest_of(agent_attrs(ctx.workspace, agent, spec.environment)),
-        "traces_head": trace_store(ctx.state_dir).head(spec.environment, spec.agent),
+        "traces_head": (
+            trace_store(ctx.state_dir).head(spec.environment, spec.agent) if head is None else head
+        ),
     }
     for ev in spec.evaluators:
         attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ctx.workspace)

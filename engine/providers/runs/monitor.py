@@ -59,10 +59,14 @@ class MonitorProvider:
         address = str(node.address)
         try:
             evaluators = build_evaluators(spec.evaluators, ctx, spec.environment, address)
-            return self._run(address, spec, evaluators, ctx)
+            result = self._run(address, spec, evaluators, ctx)
         except AgentOpsError as exc:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
             return RunResult("failed", {"error": message}, message)
+        # What was judged: every trace up to the cursor the run reached, not the head the
+        # plan saw (a load test may have added thousands since).
+        result.consumed = monitor_inputs(node, ctx, head=int(result.summary["cursor"]))
+        return result
 
     def _run(
         self, address: str, spec: MonitorSpec, evaluators: list[Evaluator], ctx: Context
