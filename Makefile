@@ -11,9 +11,12 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "agentops needs Python 3.11+"'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[all,dev]"
+	@echo "Installing agentops and its dependencies into $(VENV) (a few minutes the first time)..."
+	@$(PYTHON) -m venv $(VENV)
+	@# -qq: errors only (pip's warnings about this machine's index settings are not ours);
+	@# PYTHONWARNINGS reaches setuptools' build subprocess (its editable-install notice).
+	@PYTHONWARNINGS=ignore $(BIN)/pip install -qq --upgrade pip
+	@PYTHONWARNINGS=ignore $(BIN)/pip install -qq -e ".[all,dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
