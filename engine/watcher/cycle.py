@@ -33,6 +33,7 @@ from engine.spec.workspace import Workspace, load_workspace
 from engine.watcher import snapshot
 from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
+from engine.watcher.monitors import hold_monitors
 from engine.watcher.report import WatchReport, iso
 from engine.watcher.scope import defer, healing_only, observe_each
 
@@ -77,6 +78,8 @@ class Cycle:
         self.backoff = backoff
         self.stop = stop
         self.on_workspaces = on_workspaces
+        #: wall-clock time the earliest Monitor held back by its interval becomes due
+        self.monitor_due: float | None = None
         #: prints diagnostics for people (console logs); then the event only counts them
         self.show_diagnostics = show_diagnostics
         self.snapshot: snapshot.Snapshot | None = None
@@ -119,7 +122,10 @@ class Cycle:
         self.report.set_backoff(self.backoff, now, self.clock.wall())
         level = self.log.info if result == "ok" else self.log.warning
         level("reconcile", result=result, seconds=seconds, **info)
-        return self.backoff.next_expiry(now)
+        wake = [t for t in (self.backoff.next_expiry(now),) if t is not None]
+        if self.monitor_due is not None:  # the loop comes back when a held Monitor is due
+            wake.append(now + max(0.0, self.monitor_due - self.clock.wall()))
+        return min(wake, default=None)
 
     def idle(self, next_resync: float) -> None:
         now = self.clock.monotonic()
@@ -178,6 +184,10 @@ class Cycle:
         plan, deferred = defer(plan, waiting | set(failed))
         if deferred:
             info["deferred"] = deferred
+        plan, monitors = hold_monitors(plan, s.ws, s.state, self.clock.wall())
+        self.monitor_due = min(monitors.values(), default=None)
+        if monitors:
+            info["monitors_waiting"] = sorted(monitors)
         if healing:
             plan, held = healing_only(plan)
             if held:
