@@ -211,6 +211,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
         monitor=monitor,
         below=args.below,
         limit=args.limit,
+        fmt=ds.doc.spec.format,
     )
     if not proposal.items:
         print(f"No new items for dataset.{args.dataset}: {proposal.why_none}", file=sys.stderr)

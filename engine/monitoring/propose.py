@@ -88,6 +88,7 @@ def propose_items(
     monitor: str | None,
     below: float,
     limit: int,
+    fmt: str | None = None,
 ) -> Proposal:
     key = _input_key(existing)
     seen = {normalised(i.input) for i in existing}
@@ -149,12 +150,13 @@ def propose_items(
             break
     if out.items:
         out.old_text = path.read_text(encoding="utf-8")
-        out.new_text = _with_items(path, out.old_text, out.items)
+        out.new_text = _with_items(path, out.old_text, out.items, fmt)
     return out
 
 
-def _with_items(path: Path, text: str, items: list[dict[str, Any]]) -> str:
-    if path.suffix == ".jsonl":
+def _with_items(path: Path, text: str, items: list[dict[str, Any]], fmt: str | None) -> str:
+    # the dataset loader's rule: the spec's `format`, else the file's suffix
+    if (fmt or ("jsonl" if path.suffix == ".jsonl" else "json")) == "jsonl":
         tail = "" if not text or text.endswith("\n") else "\n"
         return text + tail + "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
     end = text.rstrip().rfind("]")

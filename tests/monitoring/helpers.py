@@ -113,3 +113,59 @@ def run_monitor(ws: Workspace, state_dir: Path, name: str = "mon") -> RunResult:
     ctx = Context(workspace=ws, state_dir=state_dir, workspace_id="test")
     provider = MonitorProvider(state_dir)
     return provider.run(node, RunInputs(digest="x", attrs={}), ctx, None)  # type: ignore[arg-type]
+
+
+# --- CLI-level tests: a workspace whose agent is the runtime tests' echo fixture ---------
+
+ECHO = Path(__file__).resolve().parents[1] / "runtime" / "fixtures" / "echo.py"
+
+
+def env_doc(name: str) -> str:
+    return ENV.replace("{name: prd}", f"{{name: {name}}}")
+
+
+def echo_agent(envs: list[str]) -> str:
+    """Agent `bot`: the echo fixture (answers `v pid N: PROMPT` in a few ms)."""
+    return (
+        AGENT.replace("entrypoint: app.py", "entrypoint: echo.py")
+        .replace("[prd]", f"[{', '.join(envs)}]")
+        .replace("hello", "You echo.")
+    )
+
+
+def echo_workspace(root: Path, envs: list[str], specs: str) -> Path:
+    """environments/<envs> + agent `bot` (echo) + `specs/runs.yaml` with `specs`."""
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "src" / "echo.py").write_text(ECHO.read_text())
+    for env in envs:
+        write(root, f"environments/{env}.yaml", env_doc(env))
+    write(root, "specs/bot.yaml", echo_agent(envs))
+    write(root, "specs/runs.yaml", specs)
+    return root
+
+
+def cli(capsys: Any, root: Path, *argv: str) -> tuple[int, str, str]:
+    """`agentops -C root ARGV…` in-process: (exit code, stdout, stderr)."""
+    from engine.cli import main
+
+    capsys.readouterr()
+    rc = main(["-C", str(root), *argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def wait_for_traces(root: Path, env: str, agent: str, n: int, timeout: float = 10.0) -> None:
+    """The agent host writes traces in batches off the request path: wait until `n` are in."""
+    from engine.providers.local.traces import TraceStore
+
+    store = TraceStore(root / ".agentops" / "traces.sqlite")
+
+    def production() -> int:
+        recent = store.recent(env=env, agent=agent, since=None, limit=10_000)
+        return sum(t.source == "production" for t in recent)
+
+    deadline = time.monotonic() + timeout
+    while production() < n:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{production()} of {n} production traces written")
+        time.sleep(0.05)

@@ -181,9 +181,16 @@ class MonitorProvider:
         return RunResult("succeeded", summary, head + figures)
 
     def _digests(self, spec: MonitorSpec, since: float) -> list[str]:
-        """The agent digests that answered in the window (which version the verdict is on)."""
-        recent = self.traces.recent(env=spec.environment, agent=spec.agent, since=since, limit=1000)
-        return sorted({t.digest for t in recent if t.digest})
+        """The agent digests that answered the window's traffic (which version the verdict is
+        on): only the sources the Monitor judges, so a gate's `evaluation` traffic on a new
+        digest does not put that digest under an old breach."""
+        digests: set[str] = set()
+        for source in spec.filters.sources:
+            recent = self.traces.recent(
+                env=spec.environment, agent=spec.agent, since=since, limit=1000, source=source
+            )
+            digests.update(t.digest for t in recent if t.digest)
+        return sorted(digests)
 
 
 __all__ = ["MonitorProvider", "Trace", "trace_store"]
