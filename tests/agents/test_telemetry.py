@@ -20,14 +20,13 @@ from typing import Any
 
 import boto3
 import pytest
+from agentkit import telemetry
 from moto import mock_aws
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from .helpers import AGENTS
-
-from agentkit import telemetry  # noqa: E402, I001 - after helpers put agents/ on sys.path
 
 PUBLIC, SECRET = "pk-lf-public-0123", "sk-lf-secret-4567"
 BASIC = "Basic " + base64.b64encode(f"{PUBLIC}:{SECRET}".encode()).decode()
@@ -165,9 +164,9 @@ def test_request_trace_continues_the_callers_traceparent() -> None:
     context = SimpleNamespace(request_headers={"traceparent": f"00-{trace_id}-{parent}-01"})
     with telemetry.request_trace(context), tracer.start_as_current_span("agent"):
         outgoing = telemetry.trace_headers()
-    with telemetry.request_trace(SimpleNamespace(request_headers={})):
-        with tracer.start_as_current_span("unrelated"):
-            pass
+    empty = SimpleNamespace(request_headers={})
+    with telemetry.request_trace(empty), tracer.start_as_current_span("unrelated"):
+        pass
     inside, outside = exporter.get_finished_spans()
     assert f"{inside.context.trace_id:032x}" == trace_id
     assert inside.parent is not None and f"{inside.parent.span_id:016x}" == parent

@@ -88,9 +88,7 @@ def model_resources(model: str | None, part: str, region: str, account: str) -> 
 
 
 def _parameter_arns(paths: Sequence[str], part: str, region: str, account: str) -> list[str]:
-    return sorted(
-        {f"arn:{part}:ssm:{region}:{account}:parameter/{p.lstrip('/')}" for p in paths}
-    )
+    return sorted({f"arn:{part}:ssm:{region}:{account}:parameter/{p.lstrip('/')}" for p in paths})
 
 
 def execution_policy(aws: Aws, needs: RoleNeeds) -> dict[str, Any]:
