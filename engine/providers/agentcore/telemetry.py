@@ -5,7 +5,7 @@ Environment with `store: langfuse` every agent exports its Strands spans to Lang
 OTLP endpoint (`<host>/api/public/otel`), what the seed did by hand with
 `OTEL_EXPORTER_OTLP_ENDPOINT` and an `Authorization: Basic <base64(pk:sk)>` header among the
 runtime's environment variables - which AgentCore stores and shows in plaintext, so the
-seed leaked the key pair to everyone who may read the runtime's configuration.
+(first) seed leaked the key pair to everyone who may read the runtime's configuration.
 
 Here the runtime gets only non-secret settings:
 
