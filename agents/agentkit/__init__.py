@@ -7,6 +7,9 @@
 * :mod:`agentkit.calls`   - ``call_agent(name, prompt)`` to invoke another agent, locally over
   HTTP or in AWS through ``bedrock-agentcore`` ``invoke_agent_runtime``.
 * :mod:`agentkit.secrets` - in AWS, ``ssm:`` secrets read at start-up into the environment.
+* :mod:`agentkit.telemetry` - ``setup_telemetry()``: in AWS with ``store: langfuse``, the
+  agent's spans exported to Langfuse (keys read from SSM into memory only), and
+  ``request_trace(context)``: spans continue the caller's ``traceparent``.
 * :mod:`agentkit.text`    - tokenising, sentence splitting and BM25 shared by the above.
 
 Importing the package is cheap: submodules import Strands/boto3 only when used. The one
@@ -21,4 +24,4 @@ from agentkit.secrets import load_ssm_secrets as _load_ssm_secrets
 
 _load_ssm_secrets()
 
-__all__ = ["calls", "models", "offline", "respond", "secrets", "text"]
+__all__ = ["calls", "models", "offline", "respond", "secrets", "telemetry", "text"]

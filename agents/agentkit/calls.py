@@ -11,7 +11,9 @@ The engine injects, for every agent listed under ``calls:``:
 
 ``<NAME>`` is the agent name upper-cased with ``-`` replaced by ``_``. If both are set the ARN
 wins (the AWS path). The caller's session id is propagated; AgentCore requires session ids of
-at least 33 characters, so shorter ones are extended and missing ones generated.
+at least 33 characters, so shorter ones are extended and missing ones generated. The
+current W3C trace context goes along (``traceparent``; boto3's ``traceParent``), so the
+callee's spans join the caller's trace.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import urllib.error
 import urllib.request
 import uuid
 from typing import Any
+
+from agentkit.telemetry import trace_headers
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 MIN_SESSION_ID = 33
@@ -74,7 +78,7 @@ def _parse_body(raw: bytes, content_type: str = "") -> dict[str, Any]:
 def _call_http(
     url: str, payload: dict[str, Any], session_id: str, timeout: float
 ) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", SESSION_HEADER: session_id}
+    headers = {"Content-Type": "application/json", SESSION_HEADER: session_id, **trace_headers()}
     if token := os.environ.get("AGENTOPS_RUNTIME_TOKEN"):
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(
@@ -101,12 +105,17 @@ def _call_agentcore(
     client = boto3.client(
         "bedrock-agentcore", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
     )
+    trace = trace_headers()
+    extra = {"traceParent": trace["traceparent"]} if "traceparent" in trace else {}
+    if extra and "tracestate" in trace:
+        extra["traceState"] = trace["tracestate"]
     try:
         resp = client.invoke_agent_runtime(
             agentRuntimeArn=arn,
             runtimeSessionId=session_id,
             payload=json.dumps(payload).encode("utf-8"),
             qualifier=qualifier,
+            **extra,
         )
     except Exception as exc:  # botocore ClientError and friends
         raise AgentCallError(f"invoke_agent_runtime({arn}) failed: {exc}") from exc

@@ -47,10 +47,29 @@ def load_ssm_secrets(
 
         client = boto3.client("ssm")
     for var, name in sorted(refs.items()):
-        try:
-            resp = client.get_parameter(Name=name, WithDecryption=True)
-        except Exception as exc:  # botocore errors: name the parameter, not the value
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-            raise SecretError(f"cannot read SSM parameter {name} for {var}: {code}") from None
-        env[var] = str(resp["Parameter"]["Value"])
+        env[var] = _get_parameter(client, name, var)
     return sorted(refs)
+
+
+def read_reference(ref: str, what: str, client: Any = None) -> str:
+    """The value of an ``ssm:/path`` reference, returned - never put into the environment.
+
+    For values the agent's own code must not see as variables (the Langfuse keys its span
+    export uses: :mod:`agentkit.telemetry`)."""
+    scheme, _, name = ref.partition(":")
+    if scheme != "ssm" or not name.startswith("/"):
+        raise SecretError(f"{what}: expected an ssm:/path reference, got {scheme or ref!r}")
+    if client is None:
+        import boto3  # lazy, as above
+
+        client = boto3.client("ssm")
+    return _get_parameter(client, name, what)
+
+
+def _get_parameter(client: Any, name: str, what: str) -> str:
+    try:
+        resp = client.get_parameter(Name=name, WithDecryption=True)
+    except Exception as exc:  # botocore errors: name the parameter, not the value
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        raise SecretError(f"cannot read SSM parameter {name} for {what}: {code}") from None
+    return str(resp["Parameter"]["Value"])

@@ -44,6 +44,7 @@ from agentkit.respond import (  # noqa: E402
     prompt_from_payload,
     system_prompt_from_env,
 )
+from agentkit.telemetry import request_trace, setup_telemetry  # noqa: E402
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are the agentops documentation assistant. Answer questions about agentops, the "
@@ -142,15 +143,17 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     close_docs_tools()
 
 
+setup_telemetry()  # spans to Langfuse when deployed with store: langfuse; else nothing
 app = BedrockAgentCoreApp(lifespan=lifespan)
 
 
 @app.entrypoint
-def invoke(payload: Any) -> Any:
+def invoke(payload: Any, context: Any = None) -> Any:
     prompt = prompt_from_payload(payload)
     if prompt is None:
         return missing_prompt()
-    return answer(prompt)
+    with request_trace(context):  # continue the caller's traceparent, if it sent one
+        return answer(prompt)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from agentkit.respond import (  # noqa: E402
     prompt_from_payload,
     system_prompt_from_env,
 )
+from agentkit.telemetry import request_trace, setup_telemetry  # noqa: E402
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an orchestrator agent. For statistics, averages, numbers and other data analysis, "
@@ -40,6 +41,7 @@ DEFAULT_SYSTEM_PROMPT = (
     "Answer other questions yourself, briefly."
 )
 
+setup_telemetry()  # spans to Langfuse when deployed with store: langfuse; else nothing
 app = BedrockAgentCoreApp()
 
 
@@ -89,7 +91,8 @@ def invoke(payload: Any, context: Any = None) -> Any:
     prompt = prompt_from_payload(payload)
     if prompt is None:
         return missing_prompt()
-    return answer(prompt, getattr(context, "session_id", None))
+    with request_trace(context):  # its spans and the specialist's join the caller's trace
+        return answer(prompt, getattr(context, "session_id", None))
 
 
 if __name__ == "__main__":

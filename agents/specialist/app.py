@@ -28,6 +28,7 @@ from agentkit.respond import (  # noqa: E402
     prompt_from_payload,
     system_prompt_from_env,
 )
+from agentkit.telemetry import request_trace, setup_telemetry  # noqa: E402
 
 MARKER = "[specialist]"
 DEFAULT_SYSTEM_PROMPT = (
@@ -36,6 +37,7 @@ DEFAULT_SYSTEM_PROMPT = (
     "deviation. Be precise and brief."
 )
 
+setup_telemetry()  # spans to Langfuse when deployed with store: langfuse; else nothing
 app = BedrockAgentCoreApp()
 
 
@@ -75,11 +77,12 @@ def answer(prompt: str) -> dict[str, Any]:
 
 
 @app.entrypoint
-def invoke(payload: Any) -> Any:
+def invoke(payload: Any, context: Any = None) -> Any:
     prompt = prompt_from_payload(payload)
     if prompt is None:
         return missing_prompt()
-    return answer(prompt)
+    with request_trace(context):  # continue the caller's traceparent, if it sent one
+        return answer(prompt)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,30 @@ class ResourceChecks(Checks):
                 )
         if s.judge is not None:
             self.model(env, ("spec", "judge", "model"), s.judge.model, [env.name])
+        if s.runtime == "agentcore" and s.langfuse is not None and s.store == "langfuse":
+            self.check_agentcore_langfuse(env)
+
+    def check_agentcore_langfuse(self, env: Spec[Environment]) -> None:
+        """Agents on AgentCore read the Langfuse keys themselves, in AWS: `ssm:` only.
+
+        They export their spans to Langfuse (docs/aws.md, Traces); an `env:` variable lives
+        on the deploying machine, and copying its value into the runtime's environment
+        variables would show it in plaintext to whoever may read the runtime."""
+        lf = env.doc.spec.langfuse
+        assert lf is not None
+        refs = (("host", lf.host), ("publicKey", lf.public_key), ("secretKey", lf.secret_key))
+        for field, ref in refs:
+            if not ref.startswith("env:"):
+                continue
+            var = ref[4:]
+            self.error(
+                env,
+                ("spec", "langfuse", field),
+                f"langfuse.{field} is {ref}, which agents on AgentCore cannot read: they "
+                "export their traces to Langfuse and resolve the keys at run time in AWS",
+                f"store it in SSM - aws ssm put-parameter --type SecureString --name "
+                f"/langfuse/{var} --value ... - and use ssm:/langfuse/{var}",
+            )
 
     def check_agent(self, agent: Spec[Agent]) -> None:
         s = agent.doc.spec

@@ -78,6 +78,7 @@ class FakeDataPlane:
                 "arn": arn,
                 "qualifier": parse_qs(url.query).get("qualifier", [None])[0],
                 "session": h.headers.get(SESSION),
+                "traceparent": h.headers.get("traceparent"),
                 "body": body,
             }
         )
@@ -91,7 +92,12 @@ class FakeDataPlane:
         req = urllib.request.Request(
             target.rstrip("/") + "/invocations",
             data=body,
-            headers={"Content-Type": "application/json", SESSION: sid},
+            # AgentCore forwards the W3C trace headers to the agent (boto3 traceParent/State)
+            headers={
+                "Content-Type": "application/json",
+                SESSION: sid,
+                **{k: v for k in ("traceparent", "tracestate") if (v := h.headers.get(k))},
+            },
             method="POST",
         )
         try:

@@ -20,7 +20,7 @@ import pytest
 from bedrock_agentcore import BedrockAgentCoreApp
 
 from engine.invoke import InvokeError
-from engine.providers.agentcore.invoke import AgentCoreInvoker, invoker_for
+from engine.providers.agentcore.invoke import AgentCoreInvoker, invoker_for, traceparent
 
 from .conftest import REGION
 from .fake_data_plane import FakeDataPlane, serve
@@ -47,6 +47,7 @@ def echo_agent() -> Iterator[str]:
         return {
             "response": f"echo {payload['prompt']}",
             "session": context.session_id,
+            "traceparent": (context.request_headers or {}).get("traceparent"),
             "trajectory": [{"tool": "echo", "input": payload}],
             "usage": {"inputTokens": 3},
         }
@@ -73,6 +74,22 @@ def test_json_answer_session_and_qualifier(plane: FakeDataPlane) -> None:
     assert result.usage == {"inputTokens": 3}
     assert len(result.session_id) >= 33 and result.raw["session"] == result.session_id
     assert plane.seen[-1]["arn"] == ARN and plane.seen[-1]["qualifier"] == "live"
+
+
+def test_a_trace_id_goes_to_the_agent_as_its_traceparent(plane: FakeDataPlane) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    with AgentCoreInvoker(ARN, region=REGION) as inv:
+        traced = inv.invoke({"prompt": "hi"}, trace_id=trace_id)
+        plain = inv.invoke({"prompt": "hi"})
+    assert traced.ok, traced.error
+    sent = plane.seen[-2]["traceparent"]
+    assert sent == traceparent(trace_id, traced.session_id)
+    version, trace, parent, flags = sent.split("-")
+    assert (version, trace, flags) == ("00", trace_id, "01") and len(parent) == 16
+    assert traced.raw["traceparent"] == sent  # what the agent's context.request_headers held
+    assert plane.seen[-1]["traceparent"] is None and plain.raw["traceparent"] is None
+    with pytest.raises(InvokeError, match="32 lower-case hex"):
+        AgentCoreInvoker(ARN, region=REGION).invoke({"prompt": "x"}, trace_id="abc")
 
 
 def test_streamed_answer(plane: FakeDataPlane) -> None:

@@ -13,6 +13,14 @@ Session ids must be 33-256 characters (AgentCore, enforced by botocore): `new_se
 makes them. No automatic retries: an invocation is not idempotent (the agent may have run
 tools), so botocore's `total_max_attempts` is 1 here (its `max_attempts` counts retries).
 
+Trace context: given a `trace_id` (32 hex, e.g. a Langfuse run recorder's trace id of a
+gate case, `DatasetRunRecording.trace_id`), the call carries the W3C `traceparent`
+`00-<trace id>-<parent span id>-01` (boto3's `traceParent`, sent as the `traceparent`
+header); AgentCore forwards it to the agent, whose spans (`agents/agentkit/telemetry.py`)
+then belong to that trace: the engine's record of the case and the agent's own spans are
+one trace in Langfuse. The parent span id is derived from the trace id and the session, so
+a retried case names the same parent.
+
 The data plane URL is botocore's usual one; tests (moto has no data plane) point it at a
 local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours natively.
 """
@@ -20,6 +28,8 @@ local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours nat
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -38,7 +48,19 @@ from engine.invoke.base import encode_payload
 from engine.invoke.result import result_of
 from engine.state.model import ResourceState
 
-__all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for"]
+__all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for", "traceparent"]
+
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def traceparent(trace_id: str, salt: str = "") -> str:
+    """W3C `traceparent` continuing trace `trace_id` (sampled), with a derived parent span."""
+    if not _TRACE_ID.match(trace_id) or trace_id == "0" * 32:
+        raise InvokeError(f"trace id must be 32 lower-case hex digits, not all zero: {trace_id!r}")
+    span = hashlib.sha256(f"agentops/parent/{trace_id}/{salt}".encode()).hexdigest()[:16]
+    if span == "0" * 16:  # pragma: no cover - 1 in 2**64
+        span = "1" * 16
+    return f"00-{trace_id}-{span}-01"
 
 
 class AgentCoreInvoker(Invoker):
@@ -97,15 +119,22 @@ class AgentCoreInvoker(Invoker):
         return self._client
 
     def invoke(
-        self, payload: Mapping[str, object], *, session_id: str | None = None
+        self,
+        payload: Mapping[str, object],
+        *,
+        session_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvocationResult:
-        """Invoke and read the whole (possibly streamed) answer; never raises for failures."""
+        """Invoke and read the whole (possibly streamed) answer; never raises for failures.
+
+        `trace_id`: the agent's spans join this trace (W3C `traceparent`)."""
         if self._closed:
             raise InvokeError("the invoker is closed")
         body = encode_payload(payload)
         sid = session_id if session_id is not None else new_session_id()
         if not is_valid_session_id(sid):
             raise InvokeError(f"session id must be 33-256 characters of [A-Za-z0-9_-]: {sid!r}")
+        trace = {"traceParent": traceparent(trace_id, sid)} if trace_id is not None else {}
         from botocore.exceptions import BotoCoreError, ClientError
 
         started = time.perf_counter()
@@ -117,6 +146,7 @@ class AgentCoreInvoker(Invoker):
                 payload=body,
                 contentType="application/json",
                 accept="application/json, text/event-stream",
+                **trace,
             )
             stream = resp["response"]
             data = (
@@ -138,10 +168,16 @@ class AgentCoreInvoker(Invoker):
         return result_of(answer, status_code=status, started=started, session_id=echoed)
 
     async def ainvoke(
-        self, payload: Mapping[str, object], *, session_id: str | None = None
+        self,
+        payload: Mapping[str, object],
+        *,
+        session_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvocationResult:
         """`invoke` in a worker thread (boto3 is synchronous)."""
-        return await asyncio.to_thread(self.invoke, payload, session_id=session_id)
+        return await asyncio.to_thread(
+            self.invoke, payload, session_id=session_id, trace_id=trace_id
+        )
 
     def close(self) -> None:
         self._closed = True

@@ -5,25 +5,34 @@ GetAgentRuntime, its tags and the `live` endpoint, normalised: no server timesta
 per-version ARNs. Drift is reported field by field: configuration fields against the full
 configuration recorded in state (environment variables by NAME only - a value set behind
 our back may be a secret), ownership/digest tags, the endpoint's version, a callee runtime
-that vanished (its ARN must be re-injected), and the environment's AWS settings, which are
+that vanished (its ARN must be re-injected), the environment's telemetry settings (its
+Langfuse host and key references: `agentcore_telemetry`), and its AWS settings, which are
 deliberately not part of the agent's digest (quality gates compare digests across
 environments) and so reach the plan as drift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from engine.providers.agentcore import runtime as rt
 from engine.providers.agentcore.aws import Aws, AwsTarget
 from engine.providers.agentcore.names import ENDPOINT_NAME, TAG_DIGEST, Names
 from engine.providers.agentcore.spec import network
+from engine.providers.agentcore.telemetry import VARIABLES
 from engine.providers.base import Observed
 from engine.spec.schema.environment import AwsSettings
 from engine.state.model import ResourceState
 
 
-def observe(aws: Aws, names: Names, prior: ResourceState, settings: AwsSettings | None) -> Observed:
+def observe(
+    aws: Aws,
+    names: Names,
+    prior: ResourceState,
+    settings: AwsSettings | None,
+    telemetry: Mapping[str, str] | None = None,
+) -> Observed:
     live = rt.get(aws, prior.provider_id or "")
     if live is None:
         return Observed(exists=False, healthy=False, status="deleted outside agentops")
@@ -54,6 +63,8 @@ def observe(aws: Aws, names: Names, prior: ResourceState, settings: AwsSettings 
             drift[f"calls.{callee}"] = (info["runtime_id"], "runtime gone: re-inject its ARN")
     if settings is not None:
         drift.update(settings_drift(prior, settings))
+    if telemetry is not None:
+        drift.update(telemetry_drift(prior, telemetry))
     status = str(live.get("status", "UNKNOWN"))
     return Observed(
         exists=True,
@@ -84,4 +95,19 @@ def settings_drift(prior: ResourceState, settings: AwsSettings) -> dict[str, tup
     code = sent.get("agentRuntimeArtifact", {}).get("codeConfiguration")
     if code and code.get("runtime") != settings.python_runtime:
         out["aws.pythonRuntime"] = (code.get("runtime"), settings.python_runtime)
+    return out
+
+
+def telemetry_drift(prior: ResourceState, want: Mapping[str, str]) -> dict[str, tuple[Any, Any]]:
+    """The Environment's Langfuse settings moved since the apply (not in the digest either).
+
+    Compared with the variables sent at the last apply; the spec's own `env:` may override
+    an `OTEL_*` one, so a variable it sets is the spec's, not ours."""
+    sent = prior.private.get("config", {}).get("environmentVariables", {})
+    out: dict[str, tuple[Any, Any]] = {}
+    for key in VARIABLES:
+        if f"env.{key}" in prior.attrs:
+            continue
+        if sent.get(key) != want.get(key):
+            out[f"telemetry.{key}"] = (sent.get(key), want.get(key))
     return out

@@ -8,7 +8,8 @@ artifact), used by `agentcore_iam.ensure_role`; tests assert them exactly:
 * logs to `/aws/bedrock-agentcore/runtimes/*`, X-Ray, metrics in the `bedrock-agentcore`
   namespace, workload-identity tokens for this runtime's name only;
 * `bedrock:InvokeModel*` on exactly the agent's Bedrock model (no model -> no statement);
-* `ssm:GetParameter` on exactly the parameters its `secrets:` reference;
+* `ssm:GetParameter` on exactly the parameters its `secrets:` reference, and (`store:
+  langfuse`) on exactly the Langfuse key parameters its span export reads (`TelemetryKeys`);
 * ECR pull on exactly its repository (container deploys);
 * `bedrock-agentcore:InvokeAgentRuntime` on exactly the runtimes it `calls:` (the seed's role
   allowed `runtime/*`, i.e. every agent in the account).
@@ -32,6 +33,7 @@ class RoleNeeds:
     runtime_name: str
     model: str | None  # `bedrock:<id>` or another provider (no Bedrock permission then)
     ssm_parameters: Sequence[str] = ()  # `/path` names
+    telemetry_parameters: Sequence[str] = ()  # `/path` names of the Langfuse keys (and host)
     callee_arns: Sequence[str] = ()
     code_object: tuple[str, str] | None = None  # (bucket, key prefix) for code deploys
     repository_arn: str | None = None  # container deploys
@@ -83,6 +85,10 @@ def model_resources(model: str | None, part: str, region: str, account: str) -> 
     if base != model_id:
         out.append(f"arn:{part}:bedrock:{region}:{account}:inference-profile/{model_id}")
     return out
+
+
+def _parameter_arns(paths: Sequence[str], part: str, region: str, account: str) -> list[str]:
+    return sorted({f"arn:{part}:ssm:{region}:{account}:parameter/{p.lstrip('/')}" for p in paths})
 
 
 def execution_policy(aws: Aws, needs: RoleNeeds) -> dict[str, Any]:
@@ -155,10 +161,19 @@ def execution_policy(aws: Aws, needs: RoleNeeds) -> dict[str, Any]:
                 "Sid": "Secrets",
                 "Effect": "Allow",
                 "Action": "ssm:GetParameter",
-                "Resource": sorted(
-                    f"arn:{part}:ssm:{region}:{account}:parameter/{p.lstrip('/')}"
-                    for p in needs.ssm_parameters
-                ),
+                "Resource": _parameter_arns(needs.ssm_parameters, part, region, account),
+            }
+        )
+    if needs.telemetry_parameters:
+        # A statement of its own: what the agent's code may read (`secrets:`) and what its
+        # span export reads stay separately auditable. SecureStrings under the default
+        # `aws/ssm` key need no KMS grant (as for `Secrets`; docs/aws.md).
+        statements.append(
+            {
+                "Sid": "TelemetryKeys",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": _parameter_arns(needs.telemetry_parameters, part, region, account),
             }
         )
     if needs.callee_arns:

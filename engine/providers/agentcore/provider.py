@@ -50,6 +50,7 @@ from engine.providers.agentcore.spec import (
     ssm_parameters,
 )
 from engine.providers.agentcore.teardown import find_owned, teardown
+from engine.providers.agentcore.telemetry import Telemetry, telemetry_for
 from engine.providers.base import Context, Desired, Observed
 from engine.spec.addresses import Address
 from engine.spec.digests import agent_attrs, digest_of
@@ -79,6 +80,17 @@ class AgentCoreProvider:
         env = ctx.workspace.environments.get(env_name)
         return env.doc.spec.aws if env is not None else None
 
+    @staticmethod
+    def telemetry(ctx: Context, address: str, digest: str) -> Telemetry:
+        """Where the agent's spans go (`store: langfuse`), from its Environment."""
+        parsed = Address.parse(address)
+        env = ctx.workspace.environments.get(parsed.env or "")
+        if env is None:
+            return Telemetry()
+        return telemetry_for(
+            env.doc.spec, env_name=env.name, agent=parsed.name, address=address, digest=digest
+        )
+
     def _required_settings(self, ctx: Context, address: Address) -> AwsSettings:
         settings = self.settings(ctx, address.env or "")
         if settings is None:
@@ -98,9 +110,12 @@ class AgentCoreProvider:
     def observe(self, prior: ResourceState, ctx: Context) -> Observed:
         aws = self.aws(AwsTarget.from_json(prior.private["target"]))
         names = names_for(prior.address, ctx.workspace_id)
-        return observe(
-            aws, names, prior, self.settings(ctx, Address.parse(prior.address).env or "")
-        )
+        settings = self.settings(ctx, Address.parse(prior.address).env or "")
+        try:
+            telemetry = self.telemetry(ctx, prior.address, prior.digest or "").env
+        except PermanentError:
+            telemetry = None  # refused: the plan's update (desired) says why
+        return observe(aws, names, prior, settings, telemetry)
 
     # --- mutate -----------------------------------------------------------------------
     def create(self, node: GraphNode, desired: Desired, token: str, ctx: Context) -> ResourceState:
@@ -187,12 +202,15 @@ class AgentCoreProvider:
             artifact = ensure_code(aws, names, ctx.workspace.root, spec, settings)
         secrets = ssm_parameters(spec, address)
         check_parameters(aws, secrets, address)
+        telemetry = self.telemetry(ctx, address, desired.digest)
+        check_parameters(aws, telemetry.parameters, address)
         called = callees(spec, env_name, address, ctx)
         model = str(desired.attrs.get("model") or "")
         needs = RoleNeeds(
             runtime_name=names.runtime,
             model=model,
             ssm_parameters=tuple(secrets.values()),
+            telemetry_parameters=tuple(telemetry.parameters.values()),
             callee_arns=tuple(c["arn"] for c in called.values()),
             code_object=artifact.code_object,
             repository_arn=artifact.repository_arn,
@@ -209,6 +227,7 @@ class AgentCoreProvider:
             workspace_id=ctx.workspace_id,
             secrets=secrets,
             called=called,
+            telemetry=telemetry.env,
         )
         config = request_config(
             artifact=artifact.request,

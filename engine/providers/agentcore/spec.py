@@ -14,6 +14,9 @@ redeploy. At deploy time agentops only checks that the parameter exists (Describ
 metadata, never the value). `env:NAME` references are refused in AgentCore environments:
 resolving them would put the value into a plaintext environment variable.
 
+Telemetry (`store: langfuse`): only the OTLP endpoint and the Langfuse keys' parameter
+names reach the runtime (`agentcore_telemetry`); the agent reads the keys at start-up.
+
 A2A: for every agent in `calls:`, its runtime ARN (from the callee's recorded outputs: the
 callee is deployed first) and the qualifier of its agentops endpoint are injected as
 `AGENTOPS_AGENT_<NAME>_ARN` / `_QUALIFIER` (read by `agents/agentkit/calls.py`).
@@ -109,8 +112,12 @@ def runtime_env(
     workspace_id: str,
     secrets: Mapping[str, str],
     called: Mapping[str, Mapping[str, str]],
+    telemetry: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The runtime's environment variables: the agent contract, minus anything secret."""
+    """The runtime's environment variables: the agent contract, minus anything secret.
+
+    `telemetry` (`agentcore_telemetry`): the OTLP endpoint and the Langfuse keys' parameter
+    names; the spec's own `env:` may override its `OTEL_*` variables."""
     env: dict[str, str] = {
         "AGENTOPS_MODEL": model,
         "AGENTOPS_SYSTEM_PROMPT": system_prompt(ws, spec),
@@ -126,6 +133,7 @@ def runtime_env(
     if spec.tools:
         servers = {t.name: t.model_dump(mode="json", exclude_none=True) for t in spec.tools}
         env["AGENTOPS_MCP_SERVERS"] = json.dumps({"mcpServers": servers}, sort_keys=True)
+    env.update(telemetry or {})
     env.update(spec.env)
     for var, path in secrets.items():
         env[secret_env_var(var)] = path
