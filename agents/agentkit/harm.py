@@ -1,7 +1,7 @@
 """Harm detection for the offline policies: does a prompt ask for help to do harm?
 
 Both offline variants (keyword and semantic) use the same detector, so a harmful prompt is refused
-whatever the retrieval. It is a tiny logistic regression over nine interpretable features:
+whatever the retrieval. It is a tiny logistic regression over ten interpretable features:
 
 * ``act``      - how many kinds of harmful act the prompt names (:data:`harm_lexicon.ACTS`:
   intrusion, theft, malware, denial of service, fraud, safety bypass, prohibited content,
@@ -14,24 +14,30 @@ whatever the retrieval. It is a tiny logistic regression over nine interpretable
 * ``own``, ``defence``, ``meta`` - the asker's own resources; protecting, detecting, refusing;
   talk about the safety machinery itself (tests, datasets, refusal SLOs, docs).
 * ``request``  - the prompt asks for instructions or for something to be produced.
+* ``neighbours`` - WordLlama: mean cosine similarity to the 5 nearest harmful train prompts
+  minus that to the 5 nearest harmless ones (the labelled train file ships with the agents, in
+  ``agentkit/data/``; a prompt's own copy is left out, so train rows get leave-one-out values).
 * ``semantic`` - WordLlama: cosine similarity of the prompt to the nearest harmful prototype
   (a one-line description of a kind of harm) minus that to the nearest harmless prototype that
   shares the vocabulary ("kill a stuck process", "reset my own password"). It catches harmful
   prompts in words the lexicon does not have, and pulls scary-sounding harmless ones down.
 
-The weights (:data:`WEIGHTS`) were fitted on ``tests/agents/data/harm_train.jsonl`` only, by
-``python -m tests.agents.fit_harm_weights``; the held-out file is never used for fitting. A
+The weights (:data:`WEIGHTS`) were fitted on ``agents/agentkit/data/harm_train.jsonl`` only,
+by ``python -m tests.agents.fit_harm_weights``; the held-out file
+(``tests/agents/data/harm_heldout.jsonl``) is never used for fitting or for the examples. A
 prompt is harmful when its score (the logit) is above 0. Without the embedding weights (no
-``wordllama`` installed) the semantic feature is left at its neutral value and the lexical
+``wordllama`` installed) the two embedding features take their neutral values and the lexical
 features decide alone.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from agentkit import harm_lexicon as lex
@@ -46,23 +52,29 @@ FEATURES: tuple[str, ...] = (
     "meta",
     "request",
     "semantic",
+    "neighbours",
 )
 
 #: Logistic-regression weights fitted on the train file (see the module docstring).
 WEIGHTS: dict[str, float] = {
-    "bias": -3.074,
-    "act": 4.154,
-    "dual_other": 3.800,
-    "covert": 3.212,
-    "other": 0.946,
-    "own": -1.013,
-    "defence": -2.219,
-    "meta": -2.100,
-    "request": 1.042,
-    "semantic": 4.258,
+    "bias": -2.667,
+    "act": 4.013,
+    "dual_other": 3.419,
+    "covert": 3.138,
+    "other": 1.233,
+    "own": -0.778,
+    "defence": -2.005,
+    "meta": -1.813,
+    "request": 0.678,
+    "semantic": 3.083,
+    "neighbours": 7.899,
 }
-#: The semantic feature's value when no embedder is available (its mean on the train file).
+#: The embedding features' values when no embedder is available (their means on the train file).
 SEMANTIC_NEUTRAL = -0.006
+NEIGHBOURS_NEUTRAL = -0.028
+#: The labelled prompts the ``neighbours`` feature compares with (and the weights were fitted on).
+EXAMPLES = Path(__file__).resolve().parent / "data" / "harm_train.jsonl"
+K_NEIGHBOURS = 5
 
 _CLAUSE_END = re.compile(r"[.!?;:,。、！？\n]")
 _SENTENCE_END = re.compile(r"[.!?;。！？\n]")
@@ -129,7 +141,7 @@ _OBJECT_END = re.compile(
 _PREPOSITION_BEFORE = re.compile(r"\b(?:from|with|for|by|to|like|than|as)\s+$", re.I)
 _OF_BEFORE = re.compile(r"\bof\s+$", re.I)
 _POSSESSIVE = re.compile(r"(?:'s|’s|s'|’)\s*$|^(?:his|her|their)\s+\S", re.I)
-_JA_POSSESSIVE = re.compile(r"^(?:の|を)")
+_JA_POSSESSIVE = re.compile(r"^[^\s。、]{0,4}?(?:の|を)")  # 他人の, ライバル会社の
 
 
 def _is_object(window: str, m: re.Match[str]) -> bool:
@@ -206,6 +218,14 @@ def lexical_features(prompt: str) -> tuple[dict[str, float], tuple[str, ...]]:
     return features, tuple(label for _, label in acts)
 
 
+def _embed_examples(embedder: Embedder) -> tuple[list[str], Any, Any]:
+    import numpy as np
+
+    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines() if line]
+    texts = [str(r["prompt"]).lower() for r in rows]
+    return texts, embedder.embed(texts), np.asarray([bool(r["harmful"]) for r in rows])
+
+
 class HarmDetector:
     """Scores prompts with :data:`WEIGHTS`; the embedder is loaded on first use (or never)."""
 
@@ -217,6 +237,7 @@ class HarmDetector:
         self._embedder_or_factory = embedder
         self._embedder: Embedder | None = None
         self._prototypes: tuple[Any, Any] | None = None
+        self._examples: tuple[list[str], Any, Any] | None = None  # texts, vectors, harmful?
         self._lock = threading.Lock()
         self.weights = dict(weights or WEIGHTS)
 
@@ -236,6 +257,7 @@ class HarmDetector:
                     embedder.embed([p.lower() for p in lex.HARM_PROTOTYPES]),
                     embedder.embed([p.lower() for p in lex.BENIGN_PROTOTYPES]),
                 )
+                self._examples = _embed_examples(embedder)
             assert self._embedder is not None
             return self._embedder, self._prototypes
 
@@ -251,9 +273,27 @@ class HarmDetector:
         vec = embedder.embed([prompt.lower()])[0]
         return float((harm @ vec).max() - (benign @ vec).max())
 
+    def neighbours(self, prompt: str) -> float:
+        """Mean similarity to the K nearest harmful examples minus that to the K nearest
+        harmless ones. An example with the prompt's exact text is left out, so a train prompt
+        scores as if it were new (the fit sees leave-one-out values)."""
+        loaded = self._loaded()
+        if loaded is None or self._examples is None:
+            return NEIGHBOURS_NEUTRAL
+        import numpy as np
+
+        embedder, _ = loaded
+        texts, vectors, harmful = self._examples
+        sims = vectors @ embedder.embed([prompt.lower()])[0]
+        keep = np.asarray([t != prompt.lower() for t in texts])
+        harm = np.sort(sims[keep & harmful])[-K_NEIGHBOURS:]
+        benign = np.sort(sims[keep & ~harmful])[-K_NEIGHBOURS:]
+        return float(harm.mean() - benign.mean())
+
     def features(self, prompt: str) -> tuple[dict[str, float], tuple[str, ...]]:
         features, acts = lexical_features(prompt)
         features["semantic"] = self.semantic(prompt)
+        features["neighbours"] = self.neighbours(prompt)
         return features, acts
 
     def assess(self, prompt: str) -> Assessment:

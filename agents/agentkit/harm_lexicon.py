@@ -45,7 +45,10 @@ _PERSON = (
     r"brother|mother|father|mom|mum|dad|parents?|teachers?|classmates?|landlord|tenants?|"
     r"employer|competitors?|rivals?|ceo|cfo|admin|administrator|journalist|celebrity|streamer|"
     r"politician|friends?|sibling|child|children|kids?|grandma|grandmother|family|people|person|"
-    r"users?|customers?|clients?|players?|members?|employees?|students?|doctor|patients?)"
+    r"users?|customers?|clients?|players?|members?|employees?|students?|doctor|patients?|staff|"
+    r"help-?desk|help desk|receptionists?|cashiers?|clerks?|officers?|guards?|operators?|"
+    r"accountants?|bankers?|tellers?|victims?|girls?|boys?|women|woman|men|man|immigrants?|"
+    r"minorit(?:y|ies))"
 )
 _ORG = (
     r"(?:bank|hospital|company|compan(?:y|ies)|government|school|university|competitor|business|"
@@ -69,11 +72,13 @@ OTHER_PARTY = _rx(
     r"\b(?:people|users|customers|employees|players|members|others)(?:'|’)\s",
     r"\b(?:his|her|their)\s+(?:[\w'’-]+\s+)?(?:account|email|phone|password|session|keys?|data|"
     r"credentials|messages|laptop|computer|files|location|wallet|card|identity|profile)",
+    r"\b(?:my|our)\s+(?:former|old|previous|ex-?)\s*(?:company|employer|job|school|university|"
+    r"team|workplace|boss|manager|landlord|partner|colleagues?|co-?workers?)",
     r"\bi (?:do ?n[o']t|don’t) own\b|\bnot (?:mine|ours)\b|\bisn'?t (?:mine|ours)\b",
     r"\b(?:him|her)\b",
     r"他人|他の(?:人|ユーザー?|プレイヤー|利用者|顧客|会社|アカウント|テナント)|他社|競合|同僚|上司|部下|"
     r"隣人|近所の|元カノ|元カレ|元恋人|元妻|元夫|妻|夫の|彼女|彼氏|恋人|友人|友達|知人|知らない人|"
-    r"有名人|人の|誰か|第三者|ジャーナリスト",
+    r"有名人|人の|誰か|第三者|ジャーナリスト|ライバル|被害者",
     r"\b(?:meine[sr]?|seine[sr]?|ihre[sr]?)\s+(?:nachbarn?|kolleg\w*|chef\w*|ex\w*|freund\w*|"
     r"frau|mann\w*)\b|\bjemand\w*|\bander(?:er|en) (?:nutzer|benutzer|leute)\w*|\bfremde\w*",
 )
@@ -95,6 +100,11 @@ COVERT = _rx(
     r"member of)\b|\b(?:get|access|read|use|do|see|open)\w*\s+(?:it|them|that|this)\s+anyway\b",
     r"\b(?:i was|i've been|i have been|i got|after being|after i was)\s+(?:removed|kicked|"
     r"banned|locked out|fired|blocked|revoked|let go)\b|\bno longer (?:have|has) access\b",
+    r"\bso (?:that )?(?:they|he|she|their|his|her)\b[^.?!]{0,30}\b(?:look\w* bad|fail\w*|"
+    r"blamed|fired|suffer\w*|lose|quit\w*)\b|\b(?:revenge|out of spite|get back at|payback)\b",
+    r"\b(?:i|we) (?:do ?n[o']t|don’t|no longer|never) (?:work for|work at|belong to|have "
+    r"(?:access|permission|an account))\b|\b(?:that|which) (?:is ?n[o']t|is not|are ?n[o']t|"
+    r"are not) (?:mine|ours)\b",
     r"\bmake it look like\b|\bso it looks like\b|\bget away with\b|\bcover (?:my|our) tracks\b",
     r"こっそり|内緒で|バレずに|ばれずに|気づかれずに|気付かれずに|無断で|勝手に|不正に|密かに|足がつかない",
     r"\bheimlich\w*|\bunbemerkt\b|\bohne (?:dass|erlaubnis|zustimmung)",
@@ -104,7 +114,8 @@ COVERT = _rx(
 OWN = _rx(
     r"\b(?:my|our) own\b",
     r"\b(?:i|we) (?:own|host|run|manage|operate|maintain|administer)\b",
-    r"\b(?:my|our)\s+(?:[\w'’-]+\s+)?(?:account|accounts|password|passwords|api keys?|keys|"
+    r"\b(?:my|our)\s+(?!(?:former|old|previous|ex)\b)(?:[\w'’-]+\s+)?(?:account|accounts|password|passwords|"
+    r"api keys?|keys|"
     r"credentials|secrets?|projects?|endpoints?|staging|runtime|agents?|infra\w*|systems?|"
     r"servers?|laptop|machine|image|images|dependencies|environments?|state|team|company|"
     r"organi[sz]ation|aws|langfuse|cluster|deployment|build|tests?|data|traces?|repo\w*|app)\b",
@@ -116,7 +127,7 @@ OWN = _rx(
 #: evaded: "without being detected", "no longer refused" are the opposite).
 DEFENCE = _rx(
     r"\b(?:prevent\w*|protect\w*|detect\w*|defend\w*|defen[cs]e|mitigat\w*|guard\w*|harden\w*|"
-    r"block\w*|refus\w*|reject\w*|recogni[sz]\w*|revok\w*|rotat\w*|patch\w*|remediat\w*|"
+    r"block\w*|refus\w*|reject\w*|recogni[sz]\w*|revok\w*|rotat\w*|patch\w*(?!\s+out)|remediat\w*|"
     r"secur(?:e|ing)|resist\w*|spot|identify)\b",
     r"\bkeep\w*\s+(?:\w+\s+){0,3}(?:from|out|safe)\b",
     r"\bstop\w*\s+(?:\w+\s+){0,2}(?:from|attack\w*|someone|people|users|it)\b",
@@ -148,7 +159,8 @@ DEFENCE_NEGATED = re.compile(
 META = _rx(
     r"\b(?:data-?sets?|test cases?|tests?|testing|load ?tests?|slos?|evaluators?|refusals?|"
     r"harmful prompts?|red[- ]?team\w*|docs?|documentation|advisory|threat model|"
-    r"security (?:doc|review|class|course|training|awareness)|what happens|recognise|recognize)\b",
+    r"security (?:doc|review|class|course|training|awareness)|what happens|recognise|recognize|"
+    r"risks?|threats?|vulnerable to|exposed to|susceptible)\b",
     r"\bhow (?:does|do|is|are) (?:agentops|the \w+|it|they|gates|agents)\b",
     r"\bexplain how \w+(?: \w+)? works?\b",
     r"テスト|データセット|評価|ドキュメント|拒否され|仕組み",
@@ -205,6 +217,12 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"\bhack(?:ing)?\s+(?:some|other|another|their|his|her|the|a|an|my\s+\w+'s|"
                 r"accounts?|servers?|sites?|websites?|phones?|emails?|wi-?fi)\b",
                 r"\b(?:infiltrat\w*|pwn\w*)\b",
+                r"\bcompromis\w*\s+(?!between|on\b|with\b)" + _gap(3) + r"(?:accounts?|servers?|"
+                r"systems?|machines?|networks?|hosts?|sites?|websites?|databases?|pipelines?|"
+                r"routers?|devices?|phones?|computers?|runtimes?|clusters?|infrastructure|"
+                r"laptops?|emails?|inbox\w*)\b",
+                r"\b(?:find|get|gain|force|work)\w*\s+(?:a\s+)?(?:way|path|route|backdoor)\s+"
+                r"(?:in|into)\b",
                 r"\b(?:breaking|broke)\s+in\b",
                 r"\bbrute[- ]?forc\w*|\bpassword[- ]spray\w*|\bcredential[- ]stuff\w*",
                 r"\bcrack\w*\s+" + _gap(3) + r"(?:passwords?|hash\w*|logins?|accounts?|wi-?fi|"
@@ -236,6 +254,12 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"\bskim\w*\s+" + _gap(3) + r"(?:cards?|credit|atm|pins?|data)\b",
                 r"\b(?:use|sell|buy|cash\w*|spend)\w*\s+" + _gap(2) + r"stolen\b",
                 r"\bcredential\s+(?:theft|harvest\w*|dump\w*)\b|\bkeylog\w*",
+                r"\b(?:working|valid|leaked|cracked|dumped|hacked)\s+(?:[\w-]+\s+)?(?:passwords?|"
+                r"credentials|logins?|api keys?|tokens?|accounts?|password lists?|combo lists?)\b",
+                r"\b(?:passwords?|passcodes?|pins?|api[- ]?keys?|secret keys?|tokens?|credentials|"
+                r"logins?|2fa codes?)\s+(?:of|for|to|from|on|at)\s+(?:[\w'’-]+\s+){0,3}?"
+                r"(?:some ?one|"
+                r"somebody|another|other|(?:my|a|the|this|his|her|their)\s+" + _PERSON + r")",
                 r"\b(?:collect|grab|dump|extract|export|scrap|pull|lift|copy)\w*\s+"
                 + _gap(3)
                 + r"(?:saved|stored|cached|remembered)\s+(?:[\w-]+\s+)?(?:passwords?|credentials|"
@@ -263,6 +287,10 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"stalkerware|cryptojack\w*|logic bombs?|info-?stealers?|computer virus\w*|"
                 r"self-replicating)\b",
                 r"\bbackdoor\w*\s+(?:into|in|to|on)\b",
+                r"\bencrypt\w*\s+"
+                + _gap(4)
+                + r"(?:files|data|drives?|disks?)\b(?=.*\b(?:ransom\w*|"
+                r"bitcoin|btc|monero|pay|payment|demand\w*)\b)|\bransom (?:note|demand)s?\b",
                 r"\b" + _MAKE + r"\s+" + _gap(3) + r"(?:virus\w*|worms?)\b",
                 r"\b(?:virus\w*|worms?)\s+(?:that|which|to)\s+(?:\w+\s+){0,2}(?:spread|infect|"
                 r"encrypt|destroy|delete|disable)",
@@ -291,11 +319,23 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"\bphish\w*",
                 r"\bsocial[- ]engineer\w*",
                 r"\b(?:trick|fool|con|dupe|deceiv|manipulat|coerc|pressur|lur|scar)\w*\s+"
-                + _gap(4)
-                + r"into\b",
+                r"(?:some ?one|"
+                r"somebody|people|him|her|them|(?:the|a|an|my|our|their|his|her|every)\s+"
+                r"(?:[\w'’-]+\s+)?(?:"
+                + _PERSON[3:-1]
+                + r"|team|department)s?)(?:\s+\w+)?\s+into\b",
+                r"\b(?:pirat\w*|keygens?|warez)\b|"
+                r"\bcracked (?:version|software|copy|apps?|games?)\b|"
+                r"\b(?:premium|paid|pro|licensed|full)\s+(?:[\w-]+\s+){0,2}for free\b|"
+                r"\bpatch\w*\s+out\b",
                 r"\b(?:scam\w*|blackmail\w*|extort\w*|impersonat\w*|counterfeit\w*|forg(?:e|ed|ing|"
                 r"ery)|launder\w*|money[- ]laundering|tax evasion|evad\w* taxes|carding)\b",
                 r"\bcheat\w*\s+on\s+(?:my|their|the)?\s*tax\w*",
+                r"\bpretend\w*\s+to\s+(?:be|come)\s+from\b|\bpos(?:e|es|ing)\s+as\b|\bmasquerad\w*",
+                r"\bask\w*\s+(?:them\s+|people\s+|users\s+|the user\s+|victims?\s+)?for\s+"
+                r"(?:their\s+|"
+                r"the\s+|your\s+)?(?:card\s+|bank\s+)?(?:pin|password|credentials|login|cvv|"
+                r"card number|ssn|social security number|one-time code)s?\b",
                 r"\bpretend\w*\s+to\s+be\s+(?:\w+\s+){0,2}(?:it department|police|officer|bank|"
                 r"ceo|support|admin\w*|irs|government|doctor|lawyer|microsoft|amazon|aws)",
                 r"\b(?:fake|bogus|forged|fraudulent)\s+(?:[\w'’-]+\s+)?(?:ids?|passports?|licen[cs]es?|"
@@ -345,14 +385,23 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"(?:[\w'’-]+\s+)?(?:reviews?|testimonials?|ratings?|news|accounts?|followers|"
                 r"articles?|profiles?|likes|votes|comments|endorsements?)",
                 r"\b(?:fake|bogus)\s+(?:[\w'’-]+\s+)?(?:reviews?|testimonials?|news)\b",
+                r"\bdeep-?fakes?\b|\b(?:fake|bogus|false|fabricated)\s+(?:announcements?|"
+                r"press releases?|statements?|quotes?|layoffs|evidence|alibis?|stories|rumou?rs?|"
+                r"screenshots?|receipts?)\b",
                 r"\b" + _MAKE + r"\s+" + _gap(5) + r"(?:spam|hate|hateful|racist|sexist|homophobic|"
                 r"antisemitic|xenophobic|bigoted|slurs?|threat\w*|intimidating|abusive|harass\w*|"
                 r"bully\w*|defamatory|libel\w*|propaganda|extremist|terrorist|disinformation|"
                 r"misinformation|conspiracy|pornograph\w*|sexually explicit|explicit sexual)\b",
-                r"\b(?:spam\w*|spamm\w*)\b(?!\s+(?:filters?|folder|detect\w*|protection))",
+                r"\b(?:spam\w*|spamm\w*)\b(?![\s-]*(?:proof\w*|filters?|folder|detect\w*|"
+                r"protection|prevention|checks?))",
+                r"\b(?:insult\w*|slur\w*|demean\w*|dehumani[sz]\w*|mock\w*|ridicul\w*)\s+"
+                r"(?:[\w'’-]+\s+){0,3}?(?:about|against|targeting|for|of)?\s*(?:[\w'’-]+\s+){0,2}?"
+                r"(?:people|group|groups|immigrants|minorities|women|men|gays?|muslims|jews|"
+                r"christians|disabled|blacks?|whites?|asians?|religion)\b",
+                r"\b(?:inferior|subhuman|vermin|untermensch\w*)\b",
                 r"\b(?:hate speech|hateful|racist rant|slurs|extremist propaganda|"
                 r"terrorist (?:group|propaganda|recruit\w*)|radicali[sz]\w*)\b",
-                r"\b(?:cyber-?)?bully\w*|\bharass\w*|\bdox\w*|\bthreaten\w*|\bintimidat\w*|"
+                r"\b(?:cyber-?)?bull(?:y|ies|ied|ying)\b|\bharass\w*|\bdox\w*|\bthreaten\w*|\bintimidat\w*|"
                 r"\bdefam\w*",
                 r"\b(?:violat\w*|break\w*|breach\w*|against|circumvent\w*|in breach of|"
                 r"contrar\w* to|flout\w*)\s+" + _gap(3) + r"(?:terms of (?:service|use)|tos|"
@@ -389,6 +438,9 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"pistols?)\b|\bwithout a background check\b",
                 r"\b(?:meth|methamphetamine|cocaine|heroin|fentanyl)\b",
                 r"\bpick\w*\s+(?:the\s+|a\s+)?locks?\b",
+                r"\b(?:sneak|smuggl|slip|get)\w*\s+" + _gap(3) + r"(?:past|through|into)\s+"
+                r"(?:the\s+)?(?:airport\s+)?(?:security|customs|border|checkpoints?|"
+                r"metal detectors?|prison)\b|\bsmuggl\w*",
                 r"爆弾|爆発物|爆薬|毒物|毒ガス|毒を|麻薬|覚醒剤|大麻|違法(?:な)?薬物|薬物を(?:合成|作|売)|"
                 r"銃(?:を|の)?(?:作|入手|密輸)|武器を(?:作|入手)|化学兵器|生物兵器|ピッキング",
                 r"\b(?:bombe|sprengstoff|drogen)\b",
@@ -433,6 +485,9 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 + r"(?:private|intimate|nude|naked|explicit|personal)\s+(?:photos?|pictures?|"
                 r"images?|videos?|messages|chats)",
                 r"\b(?:get|take|getting|taking)\s+revenge\b|\brevenge porn\b",
+                r"\b(?:sell|resell|trade|leak|publish)\w*\s+" + _gap(3) + r"(?:private|personal|"
+                r"user|customer|people's|users'|patients'?)\s+(?:data|information|details|records|"
+                r"e-?mails|photos)\b",
                 r"住所を(?:調べ|特定|突き止め)|晒|(?:位置情報|居場所)を[^。]{0,6}(?:追跡|特定|調べ)|盗聴|"
                 r"盗撮|ストーカー|盗み見",
             ),
@@ -474,7 +529,9 @@ DUAL_USE = _rx(
     r"flood\w*|overload\w*|hammer\w*|take\w*\s+down|bring\w*\s+down|shut\w*\s+down|"
     r"lock\w*\s+out|install\w*|record\w*|listen\w*\s+(?:in|to)|captur\w*|intercept\w*|"
     r"spy\w*|impersonat\w*|empty\w*|transfer\w*|drain\w*|hack\w*|attack\w*|compromis\w*|"
-    r"breach\w*|penetrat\w*|brute\w*|guess\w*|target\w*|spoof\w*|clone\w*)\b",
+    r"breach\w*|penetrat\w*|brute\w*|guess\w*|target\w*|spoof\w*|clone\w*|scan\w*|"
+    r"mess\w*\s+(?:with|up)|tamper\w*\s+with|corrupt\w*|vandali[sz]\w*|defac\w*|reveal\w*|"
+    r"leak\w*|expos\w*|disclos\w*)\b",
     r"手に入れ|入手|取得|ログイン|アクセス(?!権)|覗|見る|読む|調べ|削除|変更|リセット|使(?:う|っ|い|え)|"
     r"利用|攻撃|監視|追跡|落と|止め|見つけ",
     r"\b(?:zugreif\w*|einlogg\w*|lesen|zugang)\b",

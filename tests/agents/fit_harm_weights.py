@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parent / "data"
-TRAIN = DATA / "harm_train.jsonl"
 ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "agents" / "agentkit" / "data" / "harm_train.jsonl"  # ships with the agents
 if str(ROOT / "agents") not in sys.path:
     sys.path.insert(0, str(ROOT / "agents"))
 
@@ -68,8 +67,10 @@ def fit(x: Any, y: Any, l2: float = L2) -> dict[str, float]:
     return {"bias": bias, **{name: float(v) for name, v in zip(FEATURES, raw, strict=True)}}
 
 
-def fit_train(detector: HarmDetector | None = None) -> tuple[dict[str, float], float]:
-    """(weights, semantic neutral value) fitted on the train file."""
+def fit_train(
+    detector: HarmDetector | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(weights, neutral values of the embedding features) fitted on the train file."""
     import numpy as np
 
     rows = load_rows(TRAIN)
@@ -77,7 +78,9 @@ def fit_train(detector: HarmDetector | None = None) -> tuple[dict[str, float], f
     x = feature_matrix(detector, [r["prompt"] for r in rows])
     y = np.asarray([1.0 if r["harmful"] else 0.0 for r in rows])
     weights = fit(x, y)
-    neutral = float(x[:, FEATURES.index("semantic")].mean())
+    neutral = {
+        name: float(x[:, FEATURES.index(name)].mean()) for name in ("semantic", "neighbours")
+    }
     return weights, neutral
 
 
@@ -91,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in weights.items():
         print(f'    "{name}": {value:.3f},')
     print("}")
-    print(f"SEMANTIC_NEUTRAL = {neutral:.3f}")
+    for name, value in neutral.items():
+        print(f"{name.upper()}_NEUTRAL = {value:.3f}")
     if args.report:
         scorer = HarmDetector(get_embedder, weights={k: round(v, 3) for k, v in weights.items()})
         for r in load_rows(TRAIN):
