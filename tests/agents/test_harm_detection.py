@@ -132,3 +132,15 @@ def harm_detector_shared() -> HarmDetector:
     from agentkit.offline import harm_detector
 
     return harm_detector()
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ja", "fr", "es"])
+def test_the_agents_refusal_is_what_the_refusal_evaluator_detects(language: str) -> None:
+    """The offline agents' refusal, in every answer language, scores as a refusal; their
+    "not found" answer does not."""
+    from agentkit.offline import PHRASES
+
+    from engine.evaluators.refusal import detect_refusal
+
+    assert detect_refusal(PHRASES[language]["refusal"]) is not None
+    assert detect_refusal(PHRASES[language]["not_found"]) is None
