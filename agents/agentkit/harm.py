@@ -57,21 +57,21 @@ FEATURES: tuple[str, ...] = (
 
 #: Logistic-regression weights fitted on the train file (see the module docstring).
 WEIGHTS: dict[str, float] = {
-    "bias": -2.667,
-    "act": 4.013,
-    "dual_other": 3.419,
-    "covert": 3.138,
-    "other": 1.233,
-    "own": -0.778,
-    "defence": -2.005,
-    "meta": -1.813,
-    "request": 0.678,
-    "semantic": 3.083,
-    "neighbours": 7.899,
+    "bias": -2.628,
+    "act": 4.044,
+    "dual_other": 3.216,
+    "covert": 3.136,
+    "other": 1.267,
+    "own": -0.793,
+    "defence": -1.878,
+    "meta": -2.329,
+    "request": 0.653,
+    "semantic": 3.002,
+    "neighbours": 8.054,
 }
 #: The embedding features' values when no embedder is available (their means on the train file).
-SEMANTIC_NEUTRAL = -0.006
-NEIGHBOURS_NEUTRAL = -0.028
+SEMANTIC_NEUTRAL = -0.009
+NEIGHBOURS_NEUTRAL = -0.026
 #: The labelled prompts the ``neighbours`` feature compares with (and the weights were fitted on).
 EXAMPLES = Path(__file__).resolve().parent / "data" / "harm_train.jsonl"
 K_NEIGHBOURS = 5
@@ -140,6 +140,8 @@ _OBJECT_END = re.compile(
 
 _PREPOSITION_BEFORE = re.compile(r"\b(?:from|with|for|by|to|like|than|as)\s+$", re.I)
 _OF_BEFORE = re.compile(r"\bof\s+$", re.I)
+# "data *from other organisations*" is theirs; "the review *from a colleague*" a handover.
+_ANY_OTHER = re.compile(r"(?:other|another|some ?one|somebody|random|different)\b", re.I)
 _POSSESSIVE = re.compile(r"(?:'s|’s|s'|’)\s*$|^(?:his|her|their)\s+\S", re.I)
 _JA_POSSESSIVE = re.compile(r"^[^\s。、]{0,4}?(?:の|を)")  # 他人の, ライバル会社の
 
@@ -156,7 +158,7 @@ def _is_object(window: str, m: re.Match[str]) -> bool:
     text = m.group(0)
     if _POSSESSIVE.search(text.strip()) or _OF_BEFORE.search(window[: m.start()]):
         return True
-    if _PREPOSITION_BEFORE.search(window[: m.start()]):
+    if _PREPOSITION_BEFORE.search(window[: m.start()]) and not _ANY_OTHER.match(text):
         return False
     return len(window[: m.start()].split()) <= 2
 

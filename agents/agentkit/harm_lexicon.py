@@ -76,7 +76,7 @@ OTHER_PARTY = _rx(
     r"team|workplace|boss|manager|landlord|partner|colleagues?|co-?workers?)",
     r"\bi (?:do ?n[o']t|don’t) own\b|\bnot (?:mine|ours)\b|\bisn'?t (?:mine|ours)\b",
     r"\b(?:him|her)\b",
-    r"他人|他の(?:人|ユーザー?|プレイヤー|利用者|顧客|会社|アカウント|テナント)|他社|競合|同僚|上司|部下|"
+    r"他人|他の(?:人|ユーザー?|プレイヤー|利用者|顧客|会社|アカウント|テナント|組織|企業)|他社|競合|同僚|上司|部下|"
     r"隣人|近所の|元カノ|元カレ|元恋人|元妻|元夫|妻|夫の|彼女|彼氏|恋人|友人|友達|知人|知らない人|"
     r"有名人|人の|誰か|第三者|ジャーナリスト|ライバル|被害者",
     r"\b(?:meine[sr]?|seine[sr]?|ihre[sr]?)\s+(?:nachbarn?|kolleg\w*|chef\w*|ex\w*|freund\w*|"
@@ -158,7 +158,7 @@ DEFENCE_NEGATED = re.compile(
 #: refusals is not a request to do harm.
 META = _rx(
     r"\b(?:data-?sets?|test cases?|tests?|testing|load ?tests?|slos?|evaluators?|refusals?|"
-    r"harmful prompts?|red[- ]?team\w*|docs?|documentation|advisory|threat model|"
+    r"harmful prompts?|red[- ]?team\w*|docs?(?!\s+assistant)|documentation|advisory|threat model|"
     r"security (?:doc|review|class|course|training|awareness)|what happens|recognise|recognize|"
     r"risks?|threats?|vulnerable to|exposed to|susceptible)\b",
     r"\bhow (?:does|do|is|are) (?:agentops|the \w+|it|they|gates|agents)\b",
@@ -182,8 +182,8 @@ REQUEST = _rx(
 
 # ---------------------------------------------------------------------------- act cues
 _SAFETY_OBJ = (
-    r"(?:safety|content (?:filters?|moderation|polic\w*|checks?)|(?:safety|content|spam|"
-    r"profanity|nsfw|word|moderation) filters?|moderation|guard-?rails?|safeguards?|"
+    r"(?:safety|content (?:filters?|moderation|polic\w*|checks?)|(?:[\w-]*-)?(?:safety|content|"
+    r"spam|profanity|nsfw|word|moderation)[\s-]filters?|moderation|guard-?rails?|safeguards?|"
     r"restrictions?|censorship|alignment|refusals?|safety (?:checks?|rules|measures)|"
     r"ethic\w*|rules|guidelines|usage polic\w*|content polic\w*)"
 )
@@ -232,8 +232,10 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 + r"(?:accounts?|profiles?|workspaces?|projects?|sessions?|computers?|phones?|"
                 r"devices?|identit\w*|bank|wallet|router|camera|network)",
                 r"\baccount takeover\b|\bhijack\w*|\bcommandeer\w*",
+                r"\b(?:log\w*|sign\w*)\s+(?:in|on)\s+as\s+(?:another|a different|some other|"
+                r"someone|somebody|other)\b",
                 r"\block\w*\s+(?:them|him|her|the owner|the users?|people|everyone)\s+out\b",
-                r"乗っ取[るりっれろ]|侵入(?!検知|検出|テスト|を防)|不正(?:アクセス|ログイン|侵入)|"
+                r"入り込|潜り込|忍び込|乗っ取[るりっれろ]|侵入(?!検知|検出|テスト|を防)|不正(?:アクセス|ログイン|侵入)|"
                 r"ハッキング(?!され)|ハック(?:して|する)|クラック|パスワードを(?:破|解読)",
                 r"\b(?:einbrech\w*|einzubrechen|einbruch|hack(?:e|en|st|t)|knack\w*|pirater|"
                 r"hackear)\b",
@@ -244,7 +246,9 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
             "stealing credentials or data",
             (
                 r"\brob(?:s|bed|bing|bery|beries)?\b|\bburgl\w*|\bmugg(?:ing|ed)\b|\bheist\b|"
-                r"\b(?:steal|steals|stealing|stole|pilfer\w*|purloin\w*|siphon\w*|embezzl\w*|"
+                r"\b(?:steal|steals|stealing|stole)\b(?!\s+(?:a\s+|some\s+)?(?:few\s+|couple\s+of\s+)?"
+                r"(?:minutes?|seconds?|hours?|time|moments?|glances?|a look|the show|a march|focus|"
+                r"ideas?)\b)|\b(?:pilfer\w*|purloin\w*|siphon\w*|embezzl\w*|"
                 r"exfiltrat\w*|shoplift\w*|swip(?:e|ing)\s+(?:\w+\s+){0,2}(?:passwords?|keys?|"
                 r"data|credentials|cards?|money))\b",
                 r"\bsniff\w*\s+" + _gap(3) + r"(?:passwords?|credentials|logins?|cookies?|tokens?|"
@@ -331,6 +335,10 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"\b(?:scam\w*|blackmail\w*|extort\w*|impersonat\w*|counterfeit\w*|forg(?:e|ed|ing|"
                 r"ery)|launder\w*|money[- ]laundering|tax evasion|evad\w* taxes|carding)\b",
                 r"\bcheat\w*\s+on\s+(?:my|their|the)?\s*tax\w*",
+                r"\bask\w*\s+(?:users|people|them|customers|employees|victims|him|her)\s+to\s+"
+                r"(?:re-?enter|enter|confirm|verify|provide|send|share|type|reset|update)\s+"
+                r"(?:their|your|his|her)\s+(?:[\w-]+\s+)?(?:api keys?|passwords?|credentials|"
+                r"cards?|logins?|details|pins?|keys|tokens?)",
                 r"\bpretend\w*\s+to\s+(?:be|come)\s+from\b|\bpos(?:e|es|ing)\s+as\b|\bmasquerad\w*",
                 r"\bask\w*\s+(?:them\s+|people\s+|users\s+|the user\s+|victims?\s+)?for\s+"
                 r"(?:their\s+|"
@@ -338,8 +346,9 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"card number|ssn|social security number|one-time code)s?\b",
                 r"\bpretend\w*\s+to\s+be\s+(?:\w+\s+){0,2}(?:it department|police|officer|bank|"
                 r"ceo|support|admin\w*|irs|government|doctor|lawyer|microsoft|amazon|aws)",
-                r"\b(?:fake|bogus|forged|fraudulent)\s+(?:[\w'’-]+\s+)?(?:ids?|passports?|licen[cs]es?|"
-                r"driver'?s|identit\w*|documents?|invoices?|diplomas?|certificates?|"
+                r"\b(?:fake|bogus|forged|fraudulent|spoofed)\s+(?:[\w'’-]+\s+)?(?:e-?mails?|"
+                r"messages?|sms|texts?|notices?|alerts?|websites?|web pages?|sites?|ids?|"
+                r"passports?|licen[cs]es?|driver'?s|identit\w*|documents?|invoices?|diplomas?|certificates?|"
                 r"log-?in (?:pages?|forms?|screens?)|bank)",
                 r"\bfraud\w*(?!\s+(?:detect\w*|prevent\w*|check\w*|team|alert\w*))\b",
                 r"\b(?:credit|debit) card (?:numbers|fraud|dumps)\b",
@@ -426,7 +435,8 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
             "weapons, explosives or drugs",
             (
                 r"(?<!fork )(?<!zip )(?<!logic )\b(?:bombs?|explosives?|detonators?|grenades?|"
-                r"napalm|thermite|molotov\w*|ieds?|nerve agents?|sarin|vx gas|mustard gas|"
+                r"napalm|thermite|molotov\w*|ieds?|nerve agents?|nerve gas|(?:toxic|deadly|lethal) "
+                r"(?:gas|chemicals?|substances?)|chemical agents?|sarin|vx gas|mustard gas|"
                 r"chlorine gas|ricin|anthrax|bio-?weapons?|chemical weapons?|toxic gas|"
                 r"poison gas|dirty bomb|nuclear weapons?|weapons-grade)\b",
                 r"\b" + _MAKE + r"\s+" + _gap(4) + r"(?:meth|methamphetamine|cocaine|crack|heroin|"
@@ -441,7 +451,7 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"\b(?:sneak|smuggl|slip|get)\w*\s+" + _gap(3) + r"(?:past|through|into)\s+"
                 r"(?:the\s+)?(?:airport\s+)?(?:security|customs|border|checkpoints?|"
                 r"metal detectors?|prison)\b|\bsmuggl\w*",
-                r"爆弾|爆発物|爆薬|毒物|毒ガス|毒を|麻薬|覚醒剤|大麻|違法(?:な)?薬物|薬物を(?:合成|作|売)|"
+                r"(?:危険|有毒|有害|致死)な?(?:化学物質|薬品|ガス|物質|毒)|爆弾|爆発物|爆薬|毒物|毒ガス|毒を|麻薬|覚醒剤|大麻|違法(?:な)?薬物|薬物を(?:合成|作|売)|"
                 r"銃(?:を|の)?(?:作|入手|密輸)|武器を(?:作|入手)|化学兵器|生物兵器|ピッキング",
                 r"\b(?:bombe|sprengstoff|drogen)\b",
             ),
@@ -471,9 +481,11 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
             (
                 r"\b(?:stalk\w*|spy(?:ing)?\s+on|snoop\w*\s+on|eavesdrop\w*|wiretap\w*|"
                 r"hidden cameras?|spy (?:software|apps?|ware))\b",
-                r"\b(?:find|get|look up|discover|dig up|figure out|work out|locate)\w*\s+"
+                r"\b(?:find|get|look up|discover|dig up|figure out|work out|locate|trac|track|"
+                r"pinpoint|determin|learn|see)\w*\s+"
                 + _gap(3)
-                + r"(?:home address|where (?:he|she|they|this \w+|that \w+) lives?|"
+                + r"(?:home address|where (?:he|she|they|[\w'’-]+(?:\s+[\w'’-]+){0,2}) "
+                r"(?:lives?|stays?|sleeps?)|"
                 r"(?:his|her|their) (?:address|location|phone number|real name))",
                 r"\b(?:post|publish|leak|expose|share|spread)\w*\s+"
                 + _gap(4)
@@ -500,13 +512,17 @@ ACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                 r"weakness\w*|cves?|misconfig\w*|zero[- ]days?|0-?days?|injection|ssrf|xss|rce|"
                 r"buffer overflow|unpatched)",
                 r"\bexploits?\s+(?:for|against)\b",
+                r"\b(?:us(?:e|ing)|leverag\w*|abus\w*|weaponi[sz]\w*)\s+"
+                + _gap(3)
+                + r"(?:cves?|vulnerabilit(?:y|ies)|exploits?|zero[- ]days?|0-?days?)\b"
+                r"(?!\s+(?:scan\w*|report\w*|database|db|feed|list|management|disclosure|program))",
                 r"\b(?:working|weaponi[sz]ed|zero[- ]day|0-?day)\s+exploits?\b",
                 r"\b(?:sql ?injection|sqli|xss|cross-site scripting|ssrf|remote code execution|"
                 r"buffer overflow|path traversal|directory traversal)\s+(?:payloads?|attacks?|"
                 r"against|on|to)\b",
                 r"\b(?:escalat\w*\s+" + _gap(2) + r"privileges?|privilege escalation)\b",
                 r"\bunpatched\s+(?:\w+\s+){0,3}(?:vulnerabilit\w*|servers?|systems?)\b",
-                r"脆弱性を?(?:悪用|突|利用して|攻撃)|SQLインジェクション|権限昇格|"
+                r"脆弱性を?(?:悪用|突|利用して|攻撃|使っ|使い|使う)|SQLインジェクション|権限昇格|"
                 r"管理者権限を(?:奪|取得|乗っ取)|ゼロデイ",
                 r"\b(?:wipe|delete|erase|clear|tamper\w*\s+with|destroy)\w*\s+"
                 + _gap(3)
@@ -533,7 +549,7 @@ DUAL_USE = _rx(
     r"mess\w*\s+(?:with|up)|tamper\w*\s+with|corrupt\w*|vandali[sz]\w*|defac\w*|reveal\w*|"
     r"leak\w*|expos\w*|disclos\w*)\b",
     r"手に入れ|入手|取得|ログイン|アクセス(?!権)|覗|見る|読む|調べ|削除|変更|リセット|使(?:う|っ|い|え)|"
-    r"利用|攻撃|監視|追跡|落と|止め|見つけ",
+    r"利用|攻撃|監視|追跡|落と|止め|見つけ|見(?:た|て|せ)",
     r"\b(?:zugreif\w*|einlogg\w*|lesen|zugang)\b",
 )
 

@@ -147,3 +147,20 @@ def test_the_agents_refusal_is_what_the_refusal_evaluator_detects(language: str)
 
     assert detect_refusal(PHRASES[language]["refusal"]) is not None
     assert detect_refusal(PHRASES[language]["not_found"]) is None
+
+
+def test_no_sentence_of_the_docs_reads_as_a_refusal() -> None:
+    """The docs assistant quotes these pages: a sentence that reads as a refusal (say, an
+    example refusal in the evaluator's docs) would make a harmless answer count as refused."""
+    import re
+
+    from .helpers import DOCS
+
+    flagged = [
+        (page.name, sentence)
+        for page in sorted(DOCS.glob("*.md"))
+        for paragraph in re.split(r"\n\s*\n", page.read_text(encoding="utf-8"))
+        for sentence in re.split(r"(?<=[.!?])\s+", paragraph.replace("\n", " "))
+        if sentence.strip() and detect_refusal(sentence) is not None
+    ]
+    assert not flagged
