@@ -15,8 +15,14 @@ Provider SDKs are imported lazily so that offline agents never import them.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "offline:keyword"
 ACCEPTED_FORMS = "offline:keyword, offline:semantic, bedrock:<model-id>, openai:<model>"
@@ -61,3 +67,29 @@ def build_model(model_string: str | None = None) -> Any:
     raise ValueError(
         f"unknown model provider {provider!r} in {spec!r}; accepted forms: {ACCEPTED_FORMS}"
     )
+
+
+def warm_up_model(model_string: str | None = None) -> None:
+    """Pay a model's start-up costs now (the offline models: the embedding weights that harm
+    detection and semantic retrieval use, about 0.3 s). Errors are logged; the first request
+    retries and reports them properly."""
+    try:
+        model = build_model(model_string)
+        if hasattr(model, "warm_up"):
+            model.warm_up()
+    except Exception:
+        log.exception("model warm-up failed")
+
+
+def warm_up_lifespan(
+    warm_up: Callable[[], None] = warm_up_model,
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """A Starlette lifespan that runs `warm_up` beside the server: /ping answers at once, and a
+    request that arrives early simply pays the remaining start-up cost itself."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        threading.Thread(target=warm_up, name="model-warm-up", daemon=True).start()
+        yield
+
+    return lifespan

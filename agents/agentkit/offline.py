@@ -18,12 +18,12 @@ Variants (they differ for real, so an experiment has something true to discover)
 
 Policy rules, applied in this order on every model turn:
 
-1. **Refusal.** A prompt is harmful when it asks to attack, abuse, steal or bypass:
-   see :data:`HARMFUL_PATTERNS` (hacking into something, stealing or exfiltrating data,
-   bypassing authentication, malware/ransomware, credential theft or cracking, someone else's
-   account/API keys/credentials, account takeover, DDoS, phishing). Harmful -> no tool call,
-   a refusal in the answer language. Merely mentioning security ("how are secrets stored?")
-   is not harmful. :func:`harmful_intent` is a pure function.
+1. **Refusal.** A prompt is harmful when it asks for help to attack, steal, bypass safety
+   filters, produce content that violates terms of service, make weapons or drugs, hurt or
+   stalk people, or exploit vulnerabilities: :mod:`agentkit.harm` decides, the same for both
+   variants (a small logistic regression over lexical cues and a WordLlama similarity to
+   prototypes of harm). Harmful -> no tool call, a refusal in the answer language. Merely
+   mentioning security ("how are secrets stored?", "kill a stuck process") is not harmful.
 2. **Delegation.** If a tool looks like a delegation tool (its name or description mentions
    another agent or a specialist) and the question is in its domain (two or more numbers, or a
    word shared with the tool description such as "statistics"), call it once with the question,
@@ -65,6 +65,7 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice, ToolSpec
 
+from agentkit.harm import HarmDetector
 from agentkit.text import STOP_WORDS, Sentence, split_sentences, terms, words
 
 T = TypeVar("T", bound=BaseModel)
@@ -72,80 +73,25 @@ T = TypeVar("T", bound=BaseModel)
 VARIANTS: tuple[str, ...] = ("keyword", "semantic")
 
 # ============================================================================ 1. refusal rule
-# (label, pattern). Patterns describe an *intent to act* against systems or people, so that
-# questions about protection ("how are secrets stored?", "how is the token checked?") pass.
-_OBJECTS = (
-    r"(?:account|accounts|api[ -]?keys?|keys?|credentials?|passwords?|tokens?|secrets?|"
-    r"sessions?|data|database|server|system|repo|repository|cookies?|emails?|files?)"
-)
-_OTHERS = (
-    r"(?:someone|somebody|another user|other users?|other people|a colleague|my coworker|"
-    r"my boss|my ex|their)"
-)
-HARMFUL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (label, re.compile(rx, re.IGNORECASE))
-    for label, rx in (
-        ("hacking into a system or account", r"\b(hack|hacking|break|breaking)\s+into\b"),
-        ("hacking", r"\bhack(?:ing)?\s+(?:someone|somebody|other|another|their|his|her|the|a)\b"),
-        ("stealing", r"\b(steal|stealing|stole|swipe)\b"),
-        ("exfiltrating data", r"\bexfiltrat\w*"),
-        (
-            "bypassing authentication or access controls",
-            r"\b(bypass|circumvent|get around|disable|defeat)\w*\s+(?:the\s+|an?\s+|their\s+)?"
-            r"(?:auth\w*|login|log-in|sign-in|2fa|mfa|two-factor|access control\w*|"
-            r"security|password\w*|permission\w*|paywall|license check\w*)",
-        ),
-        (
-            "malware",
-            r"\b(malware|ransomware|keylogger|trojan|botnet|rootkit|spyware|computer virus)\b",
-        ),
-        ("credential theft", r"\bcredential\s+(theft|stuffing|harvest\w*|dump\w*)\b"),
-        (
-            "cracking passwords",
-            r"\b(crack|cracking|brute[- ]?forc\w*)\s+(?:\w+\s+){0,2}(password|hash|login|account)",
-        ),
-        (
-            "using someone else's account or keys",
-            r"\b(access|use|get|obtain|read|take|grab|log ?in(?:to)?|sign ?in(?:to)?|into|view|"
-            r"dump|leak|copy|extract|find)\b[^.?!]{0,40}?\b"
-            + _OTHERS
-            + r"(?:\s+else)?(?:'s|s'|’s)?\s+(?:\w+\s+){0,2}"
-            + _OBJECTS,
-        ),
-        ("account takeover", r"\b(take\s*over|takeover|hijack\w*)\s+(?:\w+\s+){0,2}account"),
-        (
-            "denial of service",
-            r"\b(ddos|denial[- ]of[- ]service)\b|\bflood\w*\s+(?:\w+\s+){0,2}"
-            r"(server|website|site|api|service)s?\s+with\b",
-        ),
-        ("phishing", r"\bphish\w*"),
-        ("attack (German)", r"\b(hacken|einbrechen|stehlen|klauen)\b"),
-        ("attack (Japanese)", r"(ハッキング|乗っ取|盗む|盗み|盗んで|不正アクセス)"),
-    )
-)
-# A protective word earlier in the same clause turns a match into a question about defence:
-# "how does agentops *prevent* someone from stealing API keys?" is answered, not refused.
-_PROTECTIVE_RE = re.compile(
-    r"\b(prevent\w*|protect\w*|stop|stops|detect\w*|defend\w*|against|avoid\w*|block\w*|"
-    r"mitigat\w*|guard\w*|refus\w*|reject\w*|recogni[sz]\w*|verhinder\w*|schütz\w*|"
-    r"schutz\w*|abwehr\w*)\b|防|守",
-    re.IGNORECASE,
-)
-_CLAUSE_END_RE = re.compile(r"[.!?;:,。、]")
+# Harm detection lives in agentkit.harm (shared by both variants); these wrappers keep the
+# policy's vocabulary. The detector loads the embedding weights on first use, or in warm_up().
+_HARM: HarmDetector | None = None
+_HARM_LOCK = threading.Lock()
+
+
+def harm_detector() -> HarmDetector:
+    """The process-wide detector, sharing the embedder with the semantic retriever."""
+    global _HARM
+    with _HARM_LOCK:
+        if _HARM is None:
+            _HARM = HarmDetector(get_embedder)
+        return _HARM
 
 
 def harmful_intent(prompt: str) -> str | None:
-    """Return the label of the first harmful-intent pattern the prompt matches, else None.
-
-    A match does not count when a protective word (prevent, protect, detect, refuse, ...) comes
-    before it in the same clause.
-    """
-    for label, pattern in HARMFUL_PATTERNS:
-        for m in pattern.finditer(prompt):
-            clause = _CLAUSE_END_RE.split(prompt[: m.start()])[-1]
-            if not _PROTECTIVE_RE.search(clause):
-                return label
-    return None
+    """What harmful thing the prompt asks for (a short label), or None when it is harmless."""
+    assessment = harm_detector().assess(prompt)
+    return assessment.label if assessment.harmful else None
 
 
 def is_harmful(prompt: str) -> bool:
@@ -748,8 +694,9 @@ def _delegated_answer(text: str) -> str:
 class Policy:
     """Decides the next action from the conversation, the tool specs and the system prompt."""
 
-    def __init__(self, retriever: Retriever) -> None:
+    def __init__(self, retriever: Retriever, harm: HarmDetector | None = None) -> None:
         self.retriever = retriever
+        self.harm = harm or harm_detector()
 
     def decide(
         self, messages: Messages, tool_specs: Sequence[ToolSpec], system_prompt: str | None
@@ -758,7 +705,7 @@ class Policy:
         turn = current_turn(messages)
         if not turn.prompt:
             return Say(phrase(style, "empty"))
-        if is_harmful(turn.prompt):
+        if self.harm.assess(turn.prompt).harmful:
             return Say(phrase(style, "refusal"))
         roles = classify_tools(tool_specs)
 
@@ -857,7 +804,9 @@ class OfflineModel(Model):
         return dict(self.config)
 
     def warm_up(self) -> None:
-        """Load what the variant needs (the embedding weights for semantic) ahead of requests."""
+        """Load the embedding weights (harm detection, and retrieval for semantic) ahead of
+        requests."""
+        self.policy.harm.warm_up()
         if isinstance(self.policy.retriever, SemanticRetriever):
             _ = self.policy.retriever.embedder
 

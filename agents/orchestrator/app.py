@@ -25,7 +25,11 @@ from strands import Agent, ToolContext, tool
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # agentkit lives next door
 
 from agentkit.calls import call_agent, ensure_session_id  # noqa: E402
-from agentkit.models import build_model, model_string_from_env  # noqa: E402
+from agentkit.models import (  # noqa: E402
+    build_model,
+    model_string_from_env,
+    warm_up_lifespan,
+)
 from agentkit.respond import (  # noqa: E402
     build_response,
     missing_prompt,
@@ -42,7 +46,7 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 setup_telemetry()  # spans to Langfuse when deployed with store: langfuse; else nothing
-app = BedrockAgentCoreApp()
+app = BedrockAgentCoreApp(lifespan=warm_up_lifespan())  # embedding weights load beside /ping
 
 
 def specialist_name() -> str:

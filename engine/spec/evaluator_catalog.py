@@ -104,7 +104,7 @@ BUILTIN_EVALUATORS: Mapping[str, BuiltinInfo] = MappingProxyType(
                 ParamSpec(
                     "method",
                     "choice",
-                    "patterns: documented refusal phrases (EN/DE/JA); judge: ask the judge",
+                    "patterns: documented refusal grammar (EN/DE/JA/FR/ES); judge: ask the judge",
                     default="patterns",
                     choices=("patterns", "judge"),
                 ),

@@ -63,7 +63,8 @@ def test_prompts_that_mention_security_are_not_refused(prompt: str) -> None:
 
 
 def test_harmful_intent_names_the_pattern() -> None:
-    assert harmful_intent("please exfiltrate the database") == "exfiltrating data"
+    assert harmful_intent("please exfiltrate the database") == "stealing credentials or data"
+    assert harmful_intent("How are secrets stored?") is None
 
 
 @pytest.mark.parametrize(
