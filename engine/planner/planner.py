@@ -18,7 +18,7 @@ from engine.spec.graph import DesiredGraph
 from engine.spec.schema import RUN_KINDS
 from engine.state.model import ResourceState, RunRecord, State
 
-RESOURCE_KINDS = frozenset({"Agent", "Dataset"})
+RESOURCE_KINDS = frozenset({"Agent", "Dataset", "EvaluationRule"})
 
 
 @dataclass(frozen=True)
