@@ -6,8 +6,8 @@ file next to the runtime token (`trace-export.<env>.json`, mode 0600: the endpoi
 ever in the process environment (`/proc/<pid>/environ`) or on a command line. The writer
 thread (`engine.runtime.tracing.TraceWriter`) hands every batch it stored in SQLite to
 `SpanExport.export`, which turns each row into one root span - with the local trace id as
-its OpenTelemetry trace id, Langfuse's `langfuse.*` attributes for name, input, output,
-level, environment and metadata (env, agent, address, digest, source, tags) - and gives it
+its OpenTelemetry trace id, Langfuse's `langfuse.*` attributes for name, input, output
+(of the root observation, which Langfuse takes as the trace's), level, environment and metadata (env, agent, address, digest, source, tags) - and gives it
 to an OpenTelemetry `BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean
 stop flushes the processor after the writer's last batch.
 
@@ -32,8 +32,6 @@ FLUSH_TIMEOUT_MS = 10_000
 
 # langfuse.LangfuseOtelSpanAttributes (pinned by tests/langfuse/test_langfuse_monitor.py)
 TRACE_NAME = "langfuse.trace.name"
-TRACE_INPUT = "langfuse.trace.input"
-TRACE_OUTPUT = "langfuse.trace.output"
 TRACE_TAGS = "langfuse.trace.tags"
 TRACE_METADATA = "langfuse.trace.metadata"
 SESSION_ID = "session.id"
@@ -82,8 +80,6 @@ def span_attributes(row: Sequence[Any], environment: str | None) -> dict[str, An
     shown = output if error is None else json.dumps({"error": error})
     attrs: dict[str, Any] = {
         TRACE_NAME: agent,
-        TRACE_INPUT: prompt,
-        TRACE_OUTPUT: shown or "",
         TRACE_TAGS: sorted(set(tag_list)),
         OBSERVATION_TYPE: "agent",
         OBSERVATION_INPUT: prompt,

@@ -192,7 +192,7 @@ def test_the_example_flywheel_runs_on_langfuse(
     # the evaluation rule edited in the UI: plan shows the drift, apply heals it
     [rule_id] = double.rules
     double.edit_rule(rule_id, sampling=0.25, enabled=False)
-    assert main(["-C", str(ws), "plan"]) == 2
+    assert main(["-C", str(ws), "plan", "--detailed-exitcode"]) == 2
     drifted = capsys.readouterr().out
     assert "evaluationrule.prd-judged[prd]" in drifted and "drift" in drifted, drifted
     assert "sampling" in drifted and "enabled" in drifted
@@ -221,7 +221,7 @@ def assert_monitored_in_langfuse(ws: Path, double: LangfuseDouble, keys: Keys, s
     some = next(iter(local.values()))
     attrs = roots[some.trace_id].attributes
     assert attrs["langfuse.trace.name"] == "docs-assistant"
-    assert attrs["langfuse.trace.input"] == some.input
+    assert attrs["langfuse.observation.input"] == some.input
     assert json.loads(attrs["langfuse.trace.metadata.digest"]) == some.digest
     assert json.loads(attrs["langfuse.trace.metadata.address"]) == "agent.docs-assistant[prd]"
     assert json.loads(attrs["langfuse.trace.metadata.source"]) == some.source
@@ -311,8 +311,8 @@ def test_the_host_uses_langfuse_s_attribute_names() -> None:
 
     from engine.runtime import trace_export as t
 
-    assert (t.TRACE_NAME, t.TRACE_INPUT, t.TRACE_OUTPUT, t.TRACE_TAGS, t.TRACE_METADATA) == (
-        A.TRACE_NAME, A.TRACE_INPUT, A.TRACE_OUTPUT, A.TRACE_TAGS, A.TRACE_METADATA,
+    assert (t.TRACE_NAME, t.TRACE_TAGS, t.TRACE_METADATA) == (
+        A.TRACE_NAME, A.TRACE_TAGS, A.TRACE_METADATA,
     )  # fmt: skip
     assert (t.OBSERVATION_TYPE, t.OBSERVATION_INPUT, t.OBSERVATION_OUTPUT) == (
         A.OBSERVATION_TYPE, A.OBSERVATION_INPUT, A.OBSERVATION_OUTPUT,
