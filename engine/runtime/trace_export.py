@@ -7,8 +7,8 @@ ever in the process environment (`/proc/<pid>/environ`) or on a command line. Th
 thread (`engine.runtime.tracing.TraceWriter`) hands every batch it stored in SQLite to
 `SpanExport.export`, which turns each row into one root span - with the local trace id as
 its OpenTelemetry trace id, Langfuse's `langfuse.*` attributes for name, input, output
-(of the root observation, which Langfuse takes as the trace's), level, environment and metadata (env, agent, address, digest, source, tags) - and gives it
-to an OpenTelemetry `BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean
+(of the root observation, which Langfuse takes as the trace's), level, environment and
+metadata (env, agent, address, digest, source, tags) - and gives it to an OpenTelemetry `BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean
 stop flushes the processor after the writer's last batch.
 
 The local row is always written first: Monitors read the SQLite store; Langfuse gets a
