@@ -9,7 +9,8 @@ thread (`engine.runtime.tracing.TraceWriter`) hands every batch it stored in SQL
 its OpenTelemetry trace id, Langfuse's `langfuse.*` attributes for name, input, output
 (of the root observation, which Langfuse takes as the trace's), level, environment and
 metadata (env, agent, address, digest, source, tags) - and gives it to an OpenTelemetry
-`BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean stop flushes the processor after the writer's last batch.
+`BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean stop flushes the
+processor after the writer's last batch.
 
 The local row is always written first: Monitors read the SQLite store; Langfuse gets a
 copy. Export failures are logged by OpenTelemetry and counted, never raised into the agent.
