@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.errors import PermanentError, TemporaryError
 from engine.providers.base import Context
-from engine.providers.langfuse.http import LangfuseConnection
+from engine.providers.langfuse.http import LangfuseConnection, RetryPolicy
 from engine.providers.langfuse.items import NAMESPACE, dataset_name
 from engine.providers.langfuse.store import target_for
 
@@ -63,7 +63,13 @@ class MonitorExport:
     @classmethod
     def for_environment(cls, ctx: Context, env: str, monitor: str) -> MonitorExport:
         """Resolves and checks the environment's keys now (a clear error if unreachable)."""
-        return cls(LangfuseConnection(target_for(ctx, env, monitor)), env=env, monitor=monitor)
+        # (tests pass a RetryPolicy with an injected sleep in `ctx.extras`)
+        retry = ctx.extras.get("langfuse.retry")
+        conn = LangfuseConnection(
+            target_for(ctx, env, monitor),
+            retry=retry if isinstance(retry, RetryPolicy) else None,
+        )
+        return cls(conn, env=env, monitor=monitor)
 
     def close(self) -> None:
         self.conn.close()

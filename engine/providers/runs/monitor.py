@@ -95,6 +95,8 @@ class MonitorProvider:
         skipped = max(0, head - cursor - spec.max_traces_per_run)
         cursor += skipped  # the newest `maxTracesPerRun` are kept
         start = cursor
+        if lf is not None:
+            lf.baseline(self.traces, start)
         seen = sampled = routed = 0
         failing: list[Scored] = []
         taken: list[Trace] = []  # the sampled traces, for remote (Langfuse) evaluators

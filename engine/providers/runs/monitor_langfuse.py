@@ -52,6 +52,12 @@ class LangfuseSide:
     problem: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def baseline(self, store: TraceStore, start: int) -> None:
+        """Before the first run's local commit: what Langfuse is owed starts here (a first
+        export that fails is then sent by the next run, not forgotten)."""
+        if store.export_cursor(self.address) is None:
+            store.set_export_cursor(self.address, start, time.time())
+
     def connect(self, ctx: Context) -> None:
         try:
             self.export = MonitorExport.for_environment(ctx, self.spec.environment, self.address)
@@ -101,7 +107,7 @@ class LangfuseSide:
             return
         spec = self.spec
         after = store.export_cursor(self.address)
-        after = start if after is None else after
+        after = start if after is None else min(after, cursor)
         remote = {ev.label for ev in self.remote}
         scores, items = store.to_export(self.address, spec.environment, spec.agent, after, cursor)
         try:
