@@ -16,9 +16,9 @@ from engine.providers.base import Desired, Observed, RunInputs
 from engine.spec.addresses import Address
 from engine.spec.graph import DesiredGraph
 from engine.spec.schema import RUN_KINDS
-from engine.state.model import ResourceState, State
+from engine.state.model import ResourceState, RunRecord, State
 
-RESOURCE_KINDS = frozenset({"Agent", "Dataset"})
+RESOURCE_KINDS = frozenset({"Agent", "Dataset", "EvaluationRule"})
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,19 @@ def _run_change(
         change.field_diffs = diff_attrs(old, inputs.attrs, frozenset())
         fields = ", ".join(d.path for d in change.field_diffs) or "inputs"
         change.reasons.append(ReasonEntry(Reason.INPUTS_CHANGED, fields))
-    elif last.status == "failed" and opts.retry_failed_runs and addr.kind != "Monitor":
-        # (a Monitor's failure is its verdict on the traces it saw: with no new trace,
-        # running it again would judge the same window the same way)
+    elif last.status == "failed" and opts.retry_failed_runs and _retryable(addr, last):
         change.action = Action.RUN
         change.reasons.append(ReasonEntry(Reason.LAST_RUN_FAILED, last.message or ""))
     return change
+
+
+def _retryable(addr: Address, last: RunRecord) -> bool:
+    """A failed run is run again, except a Monitor's verdict: with no new trace, running it
+    again would judge the same window the same way. A Monitor that failed to record its
+    results in Langfuse (`export_pending`) is retried: that was no verdict."""
+    if addr.kind != "Monitor":
+        return True
+    return isinstance(last.summary, dict) and bool(last.summary.get("export_pending"))
 
 
 def _apply_gates(inp: PlanInput, changes: list[Change], scope: set[Address]) -> None:

@@ -26,6 +26,8 @@ def default_route(node: GraphNode, ws: Workspace) -> str:
         return "locust"
     if node.kind == "Monitor":
         return "monitor"
+    if node.kind == "EvaluationRule":
+        return "langfuse-rules"
     raise UsageError(f"no provider for kind {node.kind}")
 
 
@@ -45,6 +47,7 @@ class Registry:
         # agentcore imports boto3 only when it first talks to AWS (agentcore_aws.Aws), the
         # Langfuse store the SDK only when it first talks to Langfuse (langfuse_http).
         from engine.providers.agentcore.provider import AgentCoreProvider
+        from engine.providers.langfuse.rules import LangfuseRuleProvider
         from engine.providers.langfuse.store import LangfuseStoreProvider
         from engine.providers.local.runtime import LocalRuntimeProvider
         from engine.providers.local.store import LocalStore, LocalStoreProvider
@@ -65,6 +68,7 @@ class Registry:
             LocalStoreProvider(store),
             # imports the langfuse SDK only when a Langfuse dataset is touched
             LangfuseStoreProvider(state_dir),
+            LangfuseRuleProvider(),
         ]
         return cls(resources, jobs)
 

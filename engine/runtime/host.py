@@ -19,7 +19,8 @@ Role: serve the user's `BedrockAgentCoreApp`, the object they deploy to AgentCor
 4. serves both with uvicorn. Once uvicorn listens, it writes the ready file atomically:
    `{"pid", "port", "private_port"}`;
 5. with `AGENTOPS_TRACE_DB` set, every invocation becomes a trace (`engine.runtime.tracing`),
-   written by a thread off the request path and flushed before the process exits;
+   written by a thread off the request path and flushed before the process exits; with
+   `AGENTOPS_TRACE_EXPORT` (a file path) also exported to Langfuse over OTLP;
 6. on SIGTERM/SIGINT it waits, at most `DRAIN_TIMEOUT`, until no connection is queued on the stable
    socket, then lets uvicorn stop listening, finish in-flight requests and exit 0. A second
    signal forces the exit.
@@ -280,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.run(sockets=[private, stable])
     if traces is not None:  # in-flight requests have finished: flush their traces
         traces.close()
-        _log(f"traces: {traces.written} recorded, {traces.failed} not recorded")
+        exported = "" if traces.export is None else f", {traces.export.exported} exported"
+        _log(f"traces: {traces.written} recorded, {traces.failed} not recorded{exported}")
     _log("stopped")
     return 0
 

@@ -14,7 +14,9 @@ trace id (taken from the request's `traceparent` when the caller sent one, so an
 and the agent's trace share one id), `source` says whose traffic it was (`production` unless
 the caller said `X-Agentops-Source: loadtest | evaluation | experiment`).
 
-Standard library only: it runs in every agent process.
+Standard library only: it runs in every agent process. In a `store: langfuse` environment
+the writer also hands each stored batch to `engine.runtime.trace_export` (OpenTelemetry,
+imported only then), which exports it to Langfuse's OTLP endpoint.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.runtime.trace_export import SpanExport
 
 TRACE_DB_ENV = "AGENTOPS_TRACE_DB"
 SOURCE_HEADER = "x-agentops-source"
@@ -56,6 +61,8 @@ CREATE TABLE IF NOT EXISTS trace_scores (
 CREATE INDEX IF NOT EXISTS trace_scores_trace ON trace_scores (trace_id);
 CREATE INDEX IF NOT EXISTS trace_scores_window ON trace_scores (monitor, started_at);
 CREATE TABLE IF NOT EXISTS monitor_cursors (
+  monitor TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS monitor_exports (
   monitor TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS annotation_items (
   queue TEXT NOT NULL, trace_id TEXT NOT NULL, monitor TEXT NOT NULL, reason TEXT NOT NULL,
@@ -206,9 +213,13 @@ def write_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
 class TraceWriter:
     """A daemon thread that batches captured requests into the trace database."""
 
-    def __init__(self, path: Path, identity: dict[str, str]) -> None:
+    def __init__(
+        self, path: Path, identity: dict[str, str], export: SpanExport | None = None
+    ) -> None:
         self.path = path
         self.identity = identity
+        #: in a `store: langfuse` environment: a copy of every stored row goes to Langfuse
+        self.export = export
         self._queue: queue.SimpleQueue[Captured | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="agentops-traces", daemon=True)
         self.written = 0
@@ -225,6 +236,8 @@ class TraceWriter:
         """Flush everything queued so far and stop the thread (clean stop)."""
         self._queue.put(None)
         self._thread.join(timeout)
+        if self.export is not None:
+            self.export.close()
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
@@ -258,6 +271,11 @@ class TraceWriter:
             except sqlite3.Error as exc:  # the agent keeps serving; the log says what was lost
                 self.failed += len(rows)
                 print(f"agentops-traces: {len(rows)} trace(s) not recorded: {exc}", flush=True)
+            if self.export is not None:
+                try:
+                    self.export.export(rows)
+                except Exception as exc:  # noqa: BLE001 - never take the agent down
+                    print(f"agentops-traces: {len(rows)} trace(s) not exported: {exc}", flush=True)
         if conn is not None:
             conn.close()
 
@@ -273,4 +291,11 @@ def writer_from_env(environ: dict[str, str]) -> TraceWriter | None:
         "address": environ.get("AGENTOPS_ADDRESS", ""),
         "digest": environ.get("AGENTOPS_DIGEST", ""),
     }
-    return TraceWriter(Path(path), identity)
+    from engine.runtime.trace_export import export_from_env
+
+    try:
+        export = export_from_env(environ, identity)
+    except (OSError, ValueError) as exc:  # the local store still records everything
+        print(f"agentops-traces: not exporting traces: {exc}", flush=True)
+        export = None
+    return TraceWriter(Path(path), identity, export)

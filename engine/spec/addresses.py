@@ -1,7 +1,8 @@
 """Addresses: the one name of a resource in CLI, state, plans, tags and logs.
 
 `kind.name` plus `[env]` where the resource lives in an environment:
-`agent.docs-assistant[prd]`, `dataset.golden[dev]`, `environment.prd`.
+`agent.docs-assistant[prd]`, `dataset.golden[dev]`, `environment.prd`,
+`evaluationrule.prd-quality[prd]` (a Monitor's Langfuse evaluation rule).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ KIND_PREFIX = {
     "QualityGate": "qualitygate",
     "LoadTest": "loadtest",
     "Monitor": "monitor",
+    # not a document kind: the Langfuse evaluation rule a Monitor with `langfuse:<score>`
+    # evaluators stands up in a `store: langfuse` environment (engine.spec.graph)
+    "EvaluationRule": "evaluationrule",
 }
 PREFIX_KIND = {v: k for k, v in KIND_PREFIX.items()}
 

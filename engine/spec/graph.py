@@ -9,6 +9,9 @@ edges point from a node to what must exist first:
                           (the agent itself is deployed as an ephemeral variant by the run)
 - an agent in an environment a gate `promotes` -> that gate (promotion waits for it)
 - a load test in E     -> the agent it targets in E
+- a monitor in E       -> the agent, the load tests of that agent in E, and - with
+                          `langfuse:` evaluators in a `store: langfuse` E - its evaluation
+                          rule `evaluationrule.<monitor>[E]` (a resource, from the same spec)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 
 from engine.spec.addresses import Address
 from engine.spec.schema import Document
+from engine.spec.schema.monitor import MonitorSpec
 from engine.spec.workspace import Spec, Workspace, gc_paused
 
 #: plan/apply order between independent nodes: environments, datasets, agents, runs
@@ -29,7 +33,8 @@ KIND_RANK = {
     "Experiment": 3,
     "QualityGate": 4,
     "LoadTest": 5,
-    "Monitor": 6,
+    "EvaluationRule": 6,
+    "Monitor": 7,
 }
 
 
@@ -129,6 +134,11 @@ def _build_graph(ws: Workspace) -> DesiredGraph:
             for lt_name, lt in ws.loadtests.items()
             if lt.doc.spec.agent == ms.agent and lt.doc.spec.environment == ms.environment
         ]
+        if rule_of(ws, ms) is not None:
+            # Its `langfuse:` evaluators run in Langfuse, on a standing evaluation rule.
+            rule = Address("EvaluationRule", name, ms.environment)
+            add(rule, mon, [Address("Environment", ms.environment)])
+            on.append(rule)
         add(Address("Monitor", name, ms.environment), mon, on)
 
     graph = DesiredGraph()
@@ -136,6 +146,16 @@ def _build_graph(ws: Workspace) -> DesiredGraph:
         graph.nodes[addr] = GraphNode(addr, spec, tuple(sorted(set(on))))
     graph.order = topological_order(graph)
     return graph
+
+
+def rule_of(ws: Workspace, spec: MonitorSpec) -> list[str] | None:
+    """The Langfuse score names of a Monitor's remote evaluators when it stands up an
+    evaluation rule (its environment has `store: langfuse`), else None."""
+    env = ws.environments.get(spec.environment)
+    if env is None or env.doc.spec.store != "langfuse":
+        return None
+    scores = [e.use.split(":", 1)[1] for e in spec.evaluators if e.use.startswith("langfuse:")]
+    return scores or None
 
 
 def _key(a: Address) -> tuple[int, str, str, str]:

@@ -30,6 +30,11 @@ from engine.spec.schema import (
 )
 from engine.spec.schema.base import MODEL_RE
 
+#: the kinds of documents (addresses also name resources derived from them)
+DOCUMENT_KINDS = (
+    "Environment", "Agent", "Dataset", "Experiment", "QualityGate", "LoadTest", "Monitor",
+)  # fmt: skip
+
 D = TypeVar("D", bound=Document, covariant=True)
 
 
@@ -87,7 +92,7 @@ class Workspace:
         return table[kind]
 
     def all_specs(self) -> Iterable[Spec[Document]]:
-        for kind in KIND_PREFIX:
+        for kind in DOCUMENT_KINDS:
             yield from self.by_kind(kind).values()
 
     def envs_of(self, names: Sequence[str] | None) -> list[str]:

@@ -12,13 +12,20 @@ and records every request, so tests assert what actually went over the wire:
     POST /api/public/scores                    a JSON array (202, or 207 with rejections)
     GET  /api/public/v3/scores                 cursor pagination, filters traceId/name
     POST /api/public/otel/v1/traces            OTLP protobuf, gzip or not: spans decoded
+    GET  /api/public/v2/evaluators             cursor pagination (`add_evaluator` makes them)
+    GET|POST /api/public/v2/evaluation-rules   and GET|PATCH|DELETE .../{id}
+    GET|POST /api/public/score-configs
+    GET|POST /api/public/annotation-queues     and GET|POST .../{id}/items
 
 Test hooks: `throttle(path, times, retry_after)` answers the next matching requests with
 429, `edit_item`/`add_item` change data behind the engine's back, `add_remote_score` plays a
 Langfuse-side LLM judge, and `judge(name, fn, delay)` plays a Langfuse evaluator configured
 on experiments: every new experiment trace (its root span `experiment-item-run`, with
 `langfuse.experiment.id`, not level ERROR) gets the score `fn(spans of the trace)` `delay`
-seconds after it arrived.
+seconds after it arrived. An enabled evaluation rule plays Langfuse's live evaluators: each
+new root span matching its filter (environment, trace name, tags) gets a score named after
+each assigned evaluator, `fn(spans)` of that name's judge (0.9 without one); `edit_rule`
+changes a rule behind the engine's back, as someone in the UI would.
 """
 
 from __future__ import annotations
@@ -96,6 +103,11 @@ class LangfuseDouble:
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: score name -> (fn(spans of one trace) -> value, delay in seconds)
     judges: dict[str, tuple[Callable[[list[Span]], float], float]] = field(default_factory=dict)
+    evaluators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    score_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queue_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def start(self) -> LangfuseDouble:
         double = self
@@ -137,6 +149,67 @@ class LangfuseDouble:
 
     def judge(self, name: str, fn: Callable[[list[Span]], float], delay: float = 0.2) -> None:
         self.judges[name] = (fn, delay)
+
+    def add_evaluator(self, name: str) -> str:
+        with self.lock:
+            eid = "ev-" + uuid.uuid4().hex[:8]
+            self.evaluators[eid] = {
+                "type": "code", "sourceCode": "def evaluate(): ...",
+                "sourceCodeLanguage": "PYTHON", "id": eid, "name": name, "status": "active",
+                "evaluationRuleAssignments": [], "createdAt": now(), "updatedAt": now(),
+                "versionId": "v-" + eid, "version": 1, "versionCreatedAt": now(),
+            }  # fmt: skip
+            return eid
+
+    def edit_rule(self, rule_id: str, **changes: Any) -> None:
+        with self.lock:
+            self.rules[rule_id].update(changes, updatedAt=now())
+
+    def _rule_matches(self, rule: dict[str, Any], root: Span) -> bool:
+        a = root.attributes
+        seen = {
+            "environment": [a.get("langfuse.environment")],
+            "traceName": [a.get("langfuse.trace.name")],
+            "tags": list(a.get("langfuse.trace.tags") or []),
+            "level": [a.get("langfuse.observation.level") or "DEFAULT"],
+        }
+        for f in rule["filter"]:
+            if f["column"] == "isRootObservation":
+                continue  # only roots are judged here anyway
+            have, want = set(seen.get(f["column"], [])), set(f["value"])
+            op = f["operator"]
+            ok = (
+                bool(have & want) if op == "any of"
+                else not (have & want) if op == "none of"
+                else want <= have if op == "all of"
+                else False
+            )  # fmt: skip
+            if not ok:
+                return False
+        return True
+
+    def _judge_by_rules(self, spans: list[Span]) -> None:
+        with self.lock:
+            rules = [r for r in self.rules.values() if r["enabled"]]
+            names = {eid: e["name"] for eid, e in self.evaluators.items()}
+        for root in spans:
+            if root.parent_id.strip("0") or "langfuse.experiment.id" in root.attributes:
+                continue
+            for rule in rules:
+                if not self._rule_matches(rule, root):
+                    continue
+                for a in rule["evaluatorAssignments"]:
+                    name = names[a["evaluatorId"]]
+                    fn, delay = self.judges.get(name, (lambda _s: 0.9, 0.1))
+
+                    def later(trace: str = root.trace_id, name: str = name, fn: Any = fn) -> None:
+                        with self.lock:
+                            of_trace = [x for x in self.spans if x.trace_id == trace]
+                        self.add_remote_score(trace, name, float(fn(of_trace)))
+
+                    timer = threading.Timer(delay, later)
+                    timer.daemon = True
+                    timer.start()
 
     def _judge_new(self, spans: list[Span]) -> None:
         for root in spans:
@@ -235,6 +308,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._handle("POST")
 
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
     def _send(self, code: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(obj).encode()
         self.send_response(code)
@@ -320,6 +399,121 @@ class _Handler(BaseHTTPRequestHandler):
             return self._get_scores(q)
         if path == "/otel/v1/traces" and method == "POST":
             return self._otlp(body)
+        if path.startswith(("/v2/evaluators", "/v2/evaluation-rules")):
+            return self._rules(method, path, q, body)
+        if path.startswith(("/score-configs", "/annotation-queues")):
+            return self._queues(method, path, q, body)
+        return self._send(404, {"message": f"not faked: {method} {path}"})
+
+    def _cursor_page(self, rows: list[dict[str, Any]], q: dict[str, list[str]]) -> None:
+        limit = int(q.get("limit", ["50"])[0])
+        start = int(q.get("cursor", ["0"])[0])
+        meta: dict[str, Any] = {}
+        if start + limit < len(rows):
+            meta["cursor"] = str(start + limit)
+        return self._send(200, {"data": rows[start : start + limit], "meta": meta})
+
+    def _page(self, rows: list[dict[str, Any]], q: dict[str, list[str]]) -> None:
+        page, limit = int(q.get("page", ["1"])[0]), int(q.get("limit", ["50"])[0])
+        meta = {"page": page, "limit": limit, "totalItems": len(rows),
+                "totalPages": max(1, -(-len(rows) // limit))}  # fmt: skip
+        return self._send(200, {"data": rows[(page - 1) * limit : page * limit], "meta": meta})
+
+    def _rules(self, method: str, path: str, q: dict[str, list[str]], body: Any) -> None:
+        d = self.double
+        if path == "/v2/evaluators" and method == "GET":
+            with d.lock:
+                rows = list(reversed(d.evaluators.values()))  # newest first
+            return self._cursor_page(rows, q)
+        if path == "/v2/evaluation-rules" and method == "GET":
+            with d.lock:
+                rows = list(reversed(d.rules.values()))
+            return self._cursor_page(rows, q)
+        if path == "/v2/evaluation-rules" and method == "POST":
+            with d.lock:
+                rid = "rule-" + uuid.uuid4().hex[:8]
+                d.rules[rid] = {
+                    "id": rid, "name": body["name"], "enabled": body["enabled"],
+                    "sampling": body.get("sampling", 1), "filter": body.get("filter", []),
+                    "evaluatorAssignments": [
+                        {"evaluatorId": a["evaluatorId"], "variableMapping": None}
+                        for a in body["evaluatorAssignments"]
+                    ],
+                    "createdAt": now(), "updatedAt": now(),
+                }  # fmt: skip
+                return self._send(200, d.rules[rid])
+        rid = unquote(path[len("/v2/evaluation-rules/") :])
+        with d.lock:
+            rule = d.rules.get(rid)
+            if rule is None:
+                return self._send(404, {"message": "Evaluation rule not found"})
+            if method == "GET":
+                return self._send(200, rule)
+            if method == "DELETE":
+                del d.rules[rid]
+                return self._send(200, {"id": rid})
+            if method == "PATCH":
+                for k in ("name", "enabled", "sampling", "filter"):
+                    if k in body:
+                        rule[k] = body[k]
+                if "evaluatorAssignments" in body:
+                    rule["evaluatorAssignments"] = [
+                        {"evaluatorId": a["evaluatorId"], "variableMapping": None}
+                        for a in body["evaluatorAssignments"]
+                    ]
+                rule["updatedAt"] = now()
+                return self._send(200, rule)
+        return self._send(404, {"message": f"not faked: {method} {path}"})
+
+    def _queues(self, method: str, path: str, q: dict[str, list[str]], body: Any) -> None:
+        d = self.double
+        if path == "/score-configs" and method == "GET":
+            with d.lock:
+                rows = list(d.score_configs.values())
+            return self._page(rows, q)
+        if path == "/score-configs" and method == "POST":
+            with d.lock:
+                cid = "sc-" + uuid.uuid4().hex[:8]
+                d.score_configs[cid] = {
+                    "id": cid, "name": body["name"], "dataType": body["dataType"],
+                    "minValue": body.get("minValue"), "maxValue": body.get("maxValue"),
+                    "description": body.get("description"), "isArchived": False,
+                    "projectId": d.project_id, "createdAt": now(), "updatedAt": now(),
+                }  # fmt: skip
+                return self._send(200, d.score_configs[cid])
+        if path == "/annotation-queues" and method == "GET":
+            with d.lock:
+                rows = list(d.queues.values())
+            return self._page(rows, q)
+        if path == "/annotation-queues" and method == "POST":
+            with d.lock:
+                qid = "aq-" + uuid.uuid4().hex[:8]
+                d.queues[qid] = {
+                    "id": qid, "name": body["name"], "description": body.get("description"),
+                    "scoreConfigIds": body["scoreConfigIds"], "createdAt": now(),
+                    "updatedAt": now(),
+                }  # fmt: skip
+                d.queue_items[qid] = []
+                return self._send(200, d.queues[qid])
+        parts = path.split("/")  # ['', 'annotation-queues', id, 'items']
+        if len(parts) == 4 and parts[3] == "items":
+            qid = unquote(parts[2])
+            with d.lock:
+                if qid not in d.queues:
+                    return self._send(404, {"message": "Annotation queue not found"})
+                if method == "GET":
+                    rows = list(d.queue_items[qid])
+                elif method == "POST":
+                    item = {
+                        "id": "aqi-" + uuid.uuid4().hex[:8], "queueId": qid,
+                        "objectId": body["objectId"], "objectType": body["objectType"],
+                        "status": body.get("status") or "PENDING", "completedAt": None,
+                        "createdAt": now(), "updatedAt": now(),
+                    }  # fmt: skip
+                    d.queue_items[qid].append(item)
+                    return self._send(200, item)
+            if method == "GET":
+                return self._page(rows, q)
         return self._send(404, {"message": f"not faked: {method} {path}"})
 
     def _upsert_item(self, body: dict[str, Any]) -> None:
@@ -412,6 +606,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.double.lock:
             self.double.spans.extend(spans)
         self.double._judge_new(spans)
+        self.double._judge_by_rules(spans)
         data = ExportTraceServiceResponse().SerializeToString()
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")

@@ -12,8 +12,16 @@ experiment trace a moment after it arrived. One `agentops apply` must then:
 * wait for the remote score by polling, fold it into the gate, pass, promote to prd;
 * record every load-test request as a trace in one session named after the run;
 
-and afterwards `plan` says "No changes." and no key value was printed or stored. A second
-test makes the remote judge harsh: the gate fails naming the remote score, prd keeps nothing.
+* in prd, every invocation of the agent is exported by its host process over OTLP with the
+  local trace id and its metadata; the example's Monitor (`specs/runs/monitor.yaml`, the
+  same file as `examples/langfuse/monitor.yaml`) posts its scores on those traces and fills
+  the annotation queue `prd/prd-review`; the hosted-judge Monitor
+  (`examples/langfuse/monitor-judge.yaml`) stands up an evaluation rule whose scores it
+  reads back into its window;
+
+and afterwards `plan` says "No changes." and no key value was printed or stored or is in an
+agent's environment. The rule edited in the "UI" drifts and `apply` heals it. A second test
+makes the remote judge harsh: the gate fails naming the remote score, prd keeps nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,9 +79,18 @@ def flywheel(root: Path, url: str) -> Path:
     return root
 
 
+def judged_monitor(root: Path) -> None:
+    text = (REPO / "examples" / "langfuse" / "monitor-judge.yaml").read_text()
+    assert "timeout: 2m, pollInterval: 5s" in text
+    fast = text.replace("timeout: 2m, pollInterval: 5s", "timeout: 30s, pollInterval: 0.2s")
+    (root / "specs" / "runs" / "monitor-judge.yaml").write_text(fast)
+
+
 @pytest.fixture
 def ws(tmp_path: Path, double: LangfuseDouble) -> Iterator[Path]:
     root = flywheel(tmp_path / "ws", double.url)
+    judged_monitor(root)
+    double.add_evaluator("helpfulness")
     yield root
     main(["-C", str(root), "destroy", "--auto-approve"])
 
@@ -163,11 +181,93 @@ def test_the_example_flywheel_runs_on_langfuse(
     assert load_run.summary["langfuse"]["traces"] == requests
     assert load_run.summary["langfuse"]["session"].endswith(f"/sessions/{run_id}")
 
+    assert_monitored_in_langfuse(ws, double, keys, state)
+
     # converged; nothing secret anywhere
     assert main(["-C", str(ws), "plan"]) == 0
     again = capsys.readouterr()
-    assert again.out.strip().endswith("No changes.")
+    assert again.out.strip().endswith("No changes."), again.out
     assert_no_secrets(keys, ws, applied.out, applied.err, again.out, again.err)
+
+    # the evaluation rule edited in the UI: plan shows the drift, apply heals it
+    [rule_id] = double.rules
+    double.edit_rule(rule_id, sampling=0.25, enabled=False)
+    assert main(["-C", str(ws), "plan", "--detailed-exitcode"]) == 2
+    drifted = capsys.readouterr().out
+    assert "evaluationrule.prd-judged[prd]" in drifted and "drift" in drifted, drifted
+    assert "sampling" in drifted and "enabled" in drifted
+    assert main(["-C", str(ws), "apply", "--auto-approve"]) == 0
+    healed = capsys.readouterr()
+    assert double.rules[rule_id]["sampling"] == 1.0 and double.rules[rule_id]["enabled"]
+    assert main(["-C", str(ws), "plan"]) == 0
+    assert capsys.readouterr().out.strip().endswith("No changes.")
+    assert_no_secrets(keys, ws, drifted, healed.out, healed.err)
+
+
+def assert_monitored_in_langfuse(ws: Path, double: LangfuseDouble, keys: Keys, state: Any) -> None:
+    from engine.providers.langfuse.monitoring import score_uuid
+    from engine.providers.local.traces import trace_store
+
+    store = trace_store(ws / ".agentops")
+    local = {t.trace_id: t for t in store.recent(env="prd", agent=None, since=None, limit=10**5)}
+    assert local
+    # every prd trace exported by the agent's host: same id, Langfuse attributes, metadata
+    roots = {
+        s.trace_id: s
+        for s in double.spans
+        if s.scope == "agentops.runtime" and s.attributes.get("langfuse.environment") == "prd"
+    }
+    assert set(roots) == set(local)
+    some = next(iter(local.values()))
+    attrs = roots[some.trace_id].attributes
+    assert attrs["langfuse.trace.name"] == "docs-assistant"
+    assert attrs["langfuse.observation.input"] == some.input
+    assert json.loads(attrs["langfuse.trace.metadata.digest"]) == some.digest
+    assert json.loads(attrs["langfuse.trace.metadata.address"]) == "agent.docs-assistant[prd]"
+    assert json.loads(attrs["langfuse.trace.metadata.source"]) == some.source
+    assert some.source in attrs["langfuse.trace.tags"]
+
+    # the Monitor's scores, on the same traces, with ids derived from the local ones
+    posted = {s["id"]: s for s in double.scores if "id" in s}
+    mine = [
+        (f"monitor.prd-quality[prd]/{t}/{name}", t, name, value)
+        for t in local
+        for (monitor, name, value, _p, _c) in store.scores_of(t)
+        if monitor == "monitor.prd-quality[prd]"
+    ]
+    assert mine
+    for local_id, trace, name, value in mine:
+        got = posted[score_uuid(local_id)]
+        assert (got["traceId"], got["name"], got["value"]) == (trace, name, value)
+
+    # the annotation queue: created with a score config per evaluator, its items the traces
+    [queue] = [q for q in double.queues.values() if q["name"] == "prd/prd-review"]
+    configs = {double.score_configs[c]["name"] for c in queue["scoreConfigIds"]}
+    assert configs == {"refusal", "latency", "grounded"}
+    items = double.queue_items[queue["id"]]
+    routed = {i.trace_id for i in store.queue_items("prd-review")}
+    assert routed and {i["objectId"] for i in items} == routed
+    assert all(i["objectType"] == "TRACE" for i in items) and len(items) == len(routed)
+
+    # the hosted judge: one rule, the monitor's sampling and filter, its scores in the window
+    [rule] = double.rules.values()
+    assert rule["name"] == f"agentops evaluationrule.prd-judged[prd] {state.workspace_id}"
+    assert rule["sampling"] == 1.0 and rule["enabled"]
+    columns = {f["column"]: f["value"] for f in rule["filter"]}
+    assert columns["environment"] == ["prd"] and columns["traceName"] == ["docs-assistant"]
+    judged = state.runs["monitor.prd-judged[prd]"]
+    assert judged.status == "succeeded", judged.message
+    assert judged.summary["window"]["means"]["helpfulness"] == pytest.approx(0.9)
+    assert judged.summary["langfuse"]["remote"]["scored"]["helpfulness"] > 0
+    assert state.resources["evaluationrule.prd-judged[prd]"].outputs["rule_id"] == rule["id"]
+
+    # no key in the agent's environment; the host's export file is private
+    pid = state.resources["agent.docs-assistant[prd]"].private["process"]["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"AGENTOPS_TRACE_EXPORT=" in environ
+    assert keys.secret.encode() not in environ and keys.public.encode() not in environ
+    export = ws / ".agentops" / "trace-export.prd.json"
+    assert export.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_harsh_remote_judge_fails_the_gate_and_blocks_promotion(
@@ -196,4 +296,30 @@ def test_the_documented_example_environments_validate(
         shutil.copy(env, root / "environments" / env.name)
     if (source / "release-gate.yaml").exists():
         shutil.copy(source / "release-gate.yaml", root / "specs" / "runs" / "release-gate.yaml")
+    for monitor in source.glob("monitor*.yaml"):
+        shutil.copy(monitor, root / "specs" / "runs" / monitor.name)
     assert main(["-C", str(root), "validate"]) == 0, capsys.readouterr().err
+
+
+def test_the_langfuse_example_monitor_is_the_workspace_s_unchanged() -> None:
+    example = (REPO / "examples" / "langfuse" / "monitor.yaml").read_text()
+    assert example == (REPO / "specs" / "runs" / "monitor.yaml").read_text()
+
+
+def test_the_host_uses_langfuse_s_attribute_names() -> None:
+    from langfuse import LangfuseOtelSpanAttributes as A
+
+    from engine.runtime import trace_export as t
+
+    assert (t.TRACE_NAME, t.TRACE_TAGS, t.TRACE_METADATA) == (
+        A.TRACE_NAME, A.TRACE_TAGS, A.TRACE_METADATA,
+    )  # fmt: skip
+    assert (t.OBSERVATION_TYPE, t.OBSERVATION_INPUT, t.OBSERVATION_OUTPUT) == (
+        A.OBSERVATION_TYPE, A.OBSERVATION_INPUT, A.OBSERVATION_OUTPUT,
+    )  # fmt: skip
+    assert (t.OBSERVATION_LEVEL, t.OBSERVATION_STATUS, t.OBSERVATION_METADATA) == (
+        A.OBSERVATION_LEVEL, A.OBSERVATION_STATUS_MESSAGE, A.OBSERVATION_METADATA,
+    )  # fmt: skip
+    assert (t.OBSERVATION_USAGE, t.ENVIRONMENT, t.VERSION, t.SESSION_ID) == (
+        A.OBSERVATION_USAGE_DETAILS, A.ENVIRONMENT, A.VERSION, A.TRACE_SESSION_ID,
+    )  # fmt: skip

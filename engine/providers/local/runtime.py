@@ -11,6 +11,7 @@ cloud resources.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -20,16 +21,21 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import PermanentError
 from engine.providers.base import Context, Desired, Observed
+from engine.providers.secret_refs import SsmTarget, resolve_secret
 from engine.runtime.callees import env_var_for
+from engine.runtime.trace_export import EXPORT_CONFIG_ENV, write_config
 from engine.spec.digests import agent_attrs, digest_of, system_prompt
 from engine.spec.graph import GraphNode
 from engine.spec.schema import AgentSpec
+from engine.spec.schema.base import SECRET_RE
 from engine.state.model import PendingOp, ResourceState
 
 if TYPE_CHECKING:
     from engine.runtime.process import AgentProcess
 
 SENSITIVE_PREFIX = "secrets."
+#: Langfuse's OTLP traces endpoint, under the environment's host
+OTLP_PATH = "/api/public/otel/v1/traces"
 
 
 def owned_processes(workspace_id: str) -> dict[str, list[int]]:
@@ -109,6 +115,9 @@ class LocalRuntimeProvider:
             # the host records every invocation here (engine.runtime.tracing)
             "AGENTOPS_TRACE_DB": str(self.state_dir / "traces.sqlite"),
         }
+        export = self.trace_export_file(env_name, ctx)
+        if export is not None:  # a path only: the keys stay in the 0600 file
+            env[EXPORT_CONFIG_ENV] = str(export)
         if spec.tools:
             servers = {t.name: t.model_dump(mode="json", exclude_none=True) for t in spec.tools}
             env["AGENTOPS_MCP_SERVERS"] = json.dumps({"mcpServers": servers})
@@ -123,6 +132,38 @@ class LocalRuntimeProvider:
                 )
             env[env_var_for(callee, "URL")] = str(out["url"])
         return env
+
+    def trace_export_file(self, env_name: str, ctx: Context) -> Path | None:
+        """In a `store: langfuse` environment, the 0600 file the host exports traces with.
+
+        Written next to the runtime token on every start (keys may have been rotated): the
+        OTLP endpoint of the environment's Langfuse and the Basic `Authorization` header,
+        from its resolved secret references. Nothing secret goes into the process
+        environment: the host gets the file's path in `AGENTOPS_TRACE_EXPORT`.
+        """
+        env = ctx.workspace.environments.get(env_name)
+        spec = env.doc.spec if env is not None else None
+        if spec is None or spec.store != "langfuse" or spec.langfuse is None:
+            return None
+        lf = spec.langfuse
+        ssm = SsmTarget.of(spec.aws)
+        what = f"environment '{env_name}': langfuse"
+        host = lf.host
+        if SECRET_RE.match(host):
+            host = resolve_secret(host, what=f"{what}.host", ssm=ssm).reveal()
+        public = resolve_secret(lf.public_key, what=f"{what}.publicKey", ssm=ssm).reveal()
+        secret = resolve_secret(lf.secret_key, what=f"{what}.secretKey", ssm=ssm).reveal()
+        basic = base64.b64encode(f"{public}:{secret}".encode()).decode()
+        path = self.state_dir / f"trace-export.{env_name}.json"
+        write_config(
+            path,
+            {
+                "endpoint": host.rstrip("/") + OTLP_PATH,
+                "headers": {"Authorization": f"Basic {basic}"},
+                "environment": env_name if len(env_name) <= 40 else None,
+            },
+        )
+        return path
 
     def token(self) -> str:
         from engine.runtime.token import load_or_create_token

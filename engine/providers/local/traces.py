@@ -235,6 +235,48 @@ class TraceStore:
                 conn.execute("ROLLBACK")
                 raise
 
+    # -- the Langfuse copy of a monitor's results (store: langfuse) ---------------------
+
+    def export_cursor(self, monitor: str) -> int | None:
+        """The `seq` up to which the monitor's scores and queue items are in Langfuse."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT seq FROM monitor_exports WHERE monitor = ?", (monitor,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_export_cursor(self, monitor: str, seq: int, now: float) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                "INSERT INTO monitor_exports (monitor, seq, updated_at) VALUES (?,?,?)"
+                " ON CONFLICT(monitor) DO UPDATE SET seq = excluded.seq,"
+                " updated_at = excluded.updated_at",
+                (monitor, seq, now),
+            )
+
+    def to_export(
+        self, monitor: str, env: str, agent: str, after: int, upto: int
+    ) -> tuple[list[tuple[str, str, str, float, str | None]], list[tuple[str, str]]]:
+        """(scores as (id, trace, name, value, comment), queue items as (queue, trace)) the
+        monitor recorded on the agent's traces with `after < seq <= upto`."""
+        with self.connect() as conn:
+            scores = conn.execute(
+                "SELECT s.score_id, s.trace_id, s.name, s.value, s.comment FROM trace_scores s"
+                " JOIN traces t ON t.trace_id = s.trace_id WHERE s.monitor = ? AND t.env = ?"
+                " AND t.agent = ? AND t.seq > ? AND t.seq <= ? ORDER BY t.seq, s.name",
+                (monitor, env, agent, after, upto),
+            ).fetchall()
+            items = conn.execute(
+                "SELECT a.queue, a.trace_id FROM annotation_items a JOIN traces t"
+                " ON t.trace_id = a.trace_id WHERE a.monitor = ? AND t.env = ? AND t.agent = ?"
+                " AND t.seq > ? AND t.seq <= ? ORDER BY t.seq",
+                (monitor, env, agent, after, upto),
+            ).fetchall()
+        return (
+            [(str(r[0]), str(r[1]), str(r[2]), float(r[3]), r[4]) for r in scores],
+            [(str(r[0]), str(r[1])) for r in items],
+        )
+
     def window_scores(self, monitor: str, since: float) -> list[TraceScore]:
         """Every score the monitor recorded on traces that started at or after `since`."""
         with self.connect() as conn:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.errors import AgentOpsError
+from engine.evaluation.remote import split_refs
 from engine.evaluators import Evaluator
 from engine.monitoring.harm import looks_harmful
 from engine.monitoring.model import Trace, TraceScore
@@ -32,8 +33,10 @@ from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.local.traces import trace_store
 from engine.providers.runs.eval_runner import build_evaluators
 from engine.providers.runs.inputs import monitor_inputs
+from engine.providers.runs.monitor_langfuse import LangfuseSide, uses_langfuse
 from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
+from engine.spec.schema import EvaluatorRef
 from engine.spec.schema.monitor import MonitorSpec
 from engine.state.model import RunRecord
 
@@ -58,8 +61,12 @@ class MonitorProvider:
         spec: MonitorSpec = node.spec.doc.spec
         address = str(node.address)
         try:
-            evaluators = build_evaluators(spec.evaluators, ctx, spec.environment, address)
-            result = self._run(address, spec, evaluators, ctx)
+            local, remote = split_refs(spec.evaluators)
+            evaluators = build_evaluators(local, ctx, spec.environment, address)
+            lf = None
+            if uses_langfuse(ctx, spec.environment):
+                lf = LangfuseSide(address, spec, remote)
+            result = self._run(address, spec, local, evaluators, ctx, lf)
         except AgentOpsError as exc:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
             return RunResult("failed", {"error": message}, message)
@@ -69,20 +76,30 @@ class MonitorProvider:
         return result
 
     def _run(
-        self, address: str, spec: MonitorSpec, evaluators: list[Evaluator], ctx: Context
+        self,
+        address: str,
+        spec: MonitorSpec,
+        refs: list[EvaluatorRef],
+        evaluators: list[Evaluator],
+        ctx: Context,
+        lf: LangfuseSide | None,
     ) -> RunResult:
         now = time.time()
         since = now - spec.window
         env, agent = spec.environment, spec.agent
-        pairs = [(ev, ref.pass_at) for ev, ref in zip(evaluators, spec.evaluators, strict=True)]
+        pairs = [(ev, ref.pass_at) for ev, ref in zip(evaluators, refs, strict=True)]
         cursor = self.traces.cursor(address) or 0
         # Traces older than the window are never judged: start at the window's first one.
         cursor = max(cursor, self.traces.first_seq_since(env, agent, since))
         head = self.traces.head(env, agent)
         skipped = max(0, head - cursor - spec.max_traces_per_run)
         cursor += skipped  # the newest `maxTracesPerRun` are kept
+        start = cursor
+        if lf is not None:
+            lf.baseline(self.traces, start)
         seen = sampled = routed = 0
         failing: list[Scored] = []
+        taken: list[Trace] = []  # the sampled traces, for remote (Langfuse) evaluators
         while not ctx.cancel.is_set():
             page = self.traces.page(env, agent, cursor, PAGE)
             if not page:
@@ -96,6 +113,8 @@ class MonitorProvider:
                 ):
                     continue
                 sampled += 1
+                if lf is not None and lf.remote:
+                    taken.append(trace)
                 scored = score(trace, case_of(trace, looks_harmful(trace)), pairs)
                 scores.extend(scored.scores)
                 reason = route(scored, spec, address, breached=False)
@@ -106,9 +125,26 @@ class MonitorProvider:
                     failing.append(scored)
             cursor = page[-1].seq
             self.traces.commit_page(address, cursor, scores, annotations, time.time())
+        if lf is not None:  # after the local commit: Langfuse being down loses nothing
+            lf.connect(ctx)
+            lf.remote_scores(self.traces, taken, cursor, ctx)
         window = self._window(address, spec, since, now)
         routed += self._route_breach(address, spec, window, failing, routed)
-        return self._result(address, spec, window, seen, sampled, routed, skipped, cursor)
+        if lf is not None:
+            lf.export_results(self.traces, start, cursor)
+        result = self._result(address, spec, window, seen, sampled, routed, skipped, cursor)
+        if lf is None:
+            return result
+        result.summary["langfuse"] = lf.summary
+        if lf.problem is None:
+            return result
+        # Not a verdict: the next plan runs it again (`export_pending`) and sends the rest.
+        result.summary["export_pending"] = bool(lf.summary.get("export_pending"))
+        message = (
+            f"the monitor's results were not recorded in Langfuse: {lf.problem}; the local "
+            "scores and cursor are kept, the next run sends them"
+        )
+        return RunResult("failed", result.summary, message)
 
     def _window(self, address: str, spec: MonitorSpec, since: float, now: float) -> Window:
         traces, errors, latencies = self.traces.window_traces(
