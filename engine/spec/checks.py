@@ -20,7 +20,7 @@ from engine.spec.schema import Document
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
 from engine.spec.specs import Spec, Workspace
 
-CONFINED_HINT = "paths in specs must stay inside the workspace root (see docs/security.md)"
+CONFINED_HINT = "paths in specs must stay inside the workspace root; see docs/security.md"
 
 
 def _near_file(target: Path, shown: str, directory: bool) -> str | None:
@@ -105,7 +105,7 @@ class Checks:
             self.error(
                 spec,
                 path,
-                f"{what} '{shown}' is a symbolic link to nothing (it dangles)",
+                f"{what} '{shown}' is a dangling symbolic link (its target does not exist)",
                 "fix or remove the link",
             )
             return False

@@ -88,7 +88,7 @@ def _check_custom(use: str, root: Path, confined: bool) -> tuple[str, str | None
     if confined and (written_outside(rel) or escapes(root, path)):
         return (
             f"evaluator file '{rel}' is outside the workspace",
-            "paths in specs must stay inside the workspace root (see docs/security.md)",
+            "paths in specs must stay inside the workspace root; see docs/security.md",
         )
     if not path.is_file():
         found = kind_of(path)

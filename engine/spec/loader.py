@@ -27,7 +27,6 @@ from ruamel.yaml.reader import ReaderError
 from engine.spec.diagnostics import Diagnostic, SourceLocation
 from engine.spec.paths import special_kind
 from engine.spec.yaml_guard import (
-    SAFE_COMPOSE_DEPTH,
     TooDeep,
     check_depth,
     could_nest_deeply,
@@ -283,12 +282,12 @@ def _iter_documents(text: str, file: str) -> Iterator[RawDocument | Diagnostic]:
         return
     if could_nest_deeply(text):
         try:
-            check_depth(_loader_class(), text)
+            check_depth(_loader_class(), text, MAX_DEPTH)
         except TooDeep as deep:
-            # composing this would overflow the C stack: refuse the file before it is composed
+            # composing this would overflow the C stack: the whole file is refused unparsed
             yield Diagnostic(
                 SourceLocation(file, deep.line, deep.col),
-                f"nesting deeper than {MAX_DEPTH} levels (more than {SAFE_COMPOSE_DEPTH} here)",
+                f"nesting deeper than {MAX_DEPTH} levels",
                 hint="flatten the data; specs never need this depth",
             )
             return

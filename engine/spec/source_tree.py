@@ -89,7 +89,7 @@ def _problem(root: Path, path: Path, rel: str, confine: bool) -> tuple[str, bool
             return "is a symbolic link that leads outside the workspace", True
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return "is a symbolic link to nothing (it dangles)", False
+        return "is a dangling symbolic link (its target does not exist)", False
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})", False
     kind = special_kind(mode)

@@ -54,7 +54,7 @@ ALLOWED_TAGS = frozenset(
 
 
 class TooDeep(Exception):
-    """Raised by `check_depth` with where the first too-deep collection starts."""
+    """Raised by `check_depth`: where the first collection past the loader's limit starts."""
 
     def __init__(self, line: int, col: int) -> None:
         super().__init__(f"nesting deeper than {SAFE_COMPOSE_DEPTH} levels")
@@ -71,25 +71,31 @@ def could_nest_deeply(text: str) -> bool:
     return False
 
 
-def check_depth(loader_class: type, text: str) -> None:
-    """Walk the event stream of `text`; raise TooDeep past SAFE_COMPOSE_DEPTH.
+def check_depth(loader_class: type, text: str, limit: int) -> None:
+    """Walk the event stream of `text`; raise TooDeep if it nests past SAFE_COMPOSE_DEPTH.
 
-    YAML errors are left to the real parse, which reports them with positions."""
+    TooDeep points where nesting first went past `limit` (the loader's own limit), so the
+    diagnostic is the one the loader gives for shallower documents. YAML errors are left to
+    the real parse, which reports them with positions."""
     parser = loader_class(text)
     depth = 0
+    first: tuple[int, int] | None = None
     try:
         while parser.check_event():
             event = parser.get_event()
             if isinstance(event, CollectionStartEvent):
                 depth += 1
-                if depth > SAFE_COMPOSE_DEPTH:
-                    mark = event.start_mark
-                    raise TooDeep(mark.line + 1, mark.column + 1)
+                if depth == limit + 2 and first is None:  # the loader counts from 0
+                    first = (event.start_mark.line + 1, event.start_mark.column + 1)
+                if depth > SAFE_COMPOSE_DEPTH and first is not None:
+                    raise TooDeep(*first)
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
+                if depth <= limit + 1:
+                    first = None
     except TooDeep:
         raise
-    except Exception:  # noqa: BLE001, S110 - invalid YAML: the real parse says where and why
+    except Exception:  # noqa: BLE001 - invalid YAML: the real parse says where and why
         return
     finally:
         dispose = getattr(parser, "dispose", None)
