@@ -14,6 +14,7 @@ from engine.spec.paths import written_outside
 from engine.spec.run_checks import RunChecks
 from engine.spec.schema import Agent, Dataset, Document, Environment
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
+from engine.spec.secret_uses import unset_env_warnings
 from engine.spec.source_tree import scan_source
 from engine.spec.specs import Spec, Workspace
 
@@ -47,6 +48,7 @@ def resolve(ws: Workspace) -> None:
         runs.check_loadtest(lt)
     for mon in ws.monitors.values():
         runs.check_monitor(mon)
+    ws.diagnostics.extend(unset_env_warnings(ws))
 
 
 class ResourceChecks(Checks):
