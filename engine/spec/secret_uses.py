@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from engine.spec.diagnostics import Diagnostic, Severity
 from engine.spec.explain import dotted
 from engine.spec.schema import Document
+from engine.spec.schema.base import SECRET_RE
 from engine.spec.specs import Spec, Workspace
 
 
@@ -41,6 +42,8 @@ def secret_uses(ws: Workspace, envs: Iterable[str] | None = None) -> Iterator[Se
         e: Spec[Document] = env
         s = env.doc.spec
         if s.langfuse is not None:
+            if SECRET_RE.match(s.langfuse.host):  # the host may be kept in SSM too
+                yield SecretUse(e, ("spec", "langfuse", "host"), s.langfuse.host, name)
             yield SecretUse(e, ("spec", "langfuse", "publicKey"), s.langfuse.public_key, name)
             yield SecretUse(e, ("spec", "langfuse", "secretKey"), s.langfuse.secret_key, name)
         if s.judge is not None and s.judge.api_key is not None:
