@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.applier import Applier, ApplyResult, EventSink
-from engine.errors import ProviderError, StalePlan, UsageError
+from engine.errors import ProviderError, StalePlan, UsageError, WorkspaceInvalid
 from engine.planner.plan import Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
 from engine.providers.base import (
@@ -30,6 +30,7 @@ from engine.providers.base import (
 )
 from engine.providers.registry import Registry
 from engine.providers.runs.inputs import run_inputs
+from engine.providers.secret_refs import check_secret_uses
 from engine.spec.addresses import Address
 from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.graph import DesiredGraph, GraphNode, build_graph
@@ -154,6 +155,25 @@ def make_plan(s: Session, opts: PlanOptions, observed: dict[str, Observed]) -> P
     p = plan(inp, opts)
     p.warnings[:0] = s.recovered
     return p
+
+
+def planned_envs(ws: Workspace, opts: PlanOptions) -> list[str]:
+    """The environments a plan with `opts` looks at: `--env`, else the targets', else all."""
+    if opts.envs:
+        return sorted(opts.envs)
+    if opts.targets and all(t.env for t in opts.targets):
+        return sorted({t.env for t in opts.targets if t.env})
+    return sorted(ws.environments)
+
+
+def check_secrets(ws: Workspace, envs: Sequence[str]) -> None:
+    """Plan's preflight: every secret reference of `envs` resolves, or WorkspaceInvalid.
+
+    Runs before anything is observed, so a missing variable or SSM parameter is one clear
+    error per spec field instead of a provider failure halfway through apply."""
+    problems = check_secret_uses(ws, envs)
+    if problems:
+        raise WorkspaceInvalid(problems)
 
 
 def check_fresh(s: Session, saved: Plan) -> None:

@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.commands.common import AddGlobal, load_valid_workspace, use_color
+from engine.commands.common import AddGlobal, load_valid_workspace, print_diagnostics, use_color
 from engine.errors import UsageError
 
 
@@ -112,9 +113,10 @@ def _render(plan: Any, output: str) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from engine.reconcile import make_plan, open_session, prepare
+    from engine.reconcile import make_plan, open_session, planned_envs, prepare
 
     ws = load_valid_workspace(args.workspace)
+    _check_secrets(ws, planned_envs(ws, _options(args)))
     with open_session(ws, "plan", lock_timeout=args.lock_timeout) as s:
         observed = prepare(s)
         plan = make_plan(s, _options(args), observed)
@@ -129,6 +131,18 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.detailed_exitcode and plan.has_changes:
         return 2
     return 0
+
+
+def _check_secrets(ws: Any, envs: Sequence[str]) -> None:
+    """Every secret reference the plan needs resolves; else print each and fail."""
+    from engine.errors import WorkspaceInvalid
+    from engine.reconcile import check_secrets
+
+    try:
+        check_secrets(ws, envs)
+    except WorkspaceInvalid as exc:
+        print_diagnostics(exc.diagnostics)
+        raise
 
 
 def _confirm(args: argparse.Namespace, what: str) -> bool:
@@ -195,8 +209,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         load_plan_file,
         make_plan,
         open_session,
+        planned_envs,
         prepare,
     )
+    from engine.spec.addresses import Address
 
     started = time.monotonic()
     ws = load_valid_workspace(args.workspace)
@@ -204,6 +220,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if planfile is not None and not planfile.is_absolute():
         planfile = args.workspace / planfile  # like --out: relative to the workspace (-C)
     saved = load_plan_file(planfile) if planfile else None
+    if saved is None:
+        _check_secrets(ws, planned_envs(ws, _options(args)))
+    else:
+        _check_secrets(ws, sorted({Address.parse(c.address).env or "" for c in saved.changes}))
     with open_session(ws, "apply", lock_timeout=args.lock_timeout) as s:
         observed = prepare(s)
         if saved is not None:

@@ -69,7 +69,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 0 if ws.ok else 1
     print_diagnostics(ws.diagnostics)
     if not ws.ok:
-        n = len(ws.diagnostics)
+        n = sum(d.severity == "error" for d in ws.diagnostics)
         print(f"{n} error{'s' if n != 1 else ''} in {len(ws.files)} files", file=sys.stderr)
         return 1
     summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items() if v)

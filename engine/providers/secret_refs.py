@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import PermanentError, TemporaryError
+from engine.errors import PermanentError, ProviderError, TemporaryError
+from engine.spec.diagnostics import Diagnostic, Severity
 from engine.spec.schema.environment import AwsSettings
+from engine.spec.secret_uses import secret_uses
+from engine.spec.specs import Workspace
 
 
 class Secret:
@@ -152,3 +156,52 @@ def _translate(exc: Any, ref: str, what: str) -> PermanentError | TemporaryError
     if code in ("ThrottlingException", "TooManyUpdates", "Throttling"):
         return TemporaryError(f"{what}: SSM throttled reading {ref}", delay=5.0)
     return PermanentError(f"{what}: reading {ref} from SSM failed ({code or 'unknown error'})")
+
+
+def check_secret_uses(ws: Workspace, envs: Iterable[str]) -> list[Diagnostic]:
+    """Plan's preflight: an error per reference of `envs` that cannot be resolved.
+
+    `env:` variables must be set; `ssm:` parameters must be readable (fetched without
+    decryption and dropped: only whether the read succeeds matters). Environments not in
+    `envs` are not looked at, so planning `dev` never calls AWS for `prd`. Messages name the
+    field and the reference, never a value."""
+    problems: list[Diagnostic] = []
+    for use in secret_uses(ws, envs):
+        scheme, _, target = use.ref.partition(":")
+        what = f"{use.field} (for {use.env})"
+        error: ProviderError | None = None
+        if scheme == "env":
+            if not os.environ.get(target):
+                error = PermanentError(
+                    f"{what} references env:{target}, which is not set",
+                    hint=f"export {target} before running agentops (or use an ssm:/path reference)",
+                )
+        else:
+            ssm = SsmTarget.of(ws.environments[use.env].doc.spec.aws)
+            error = _check_parameter(target, use.ref, what, ssm)
+        if error is not None:
+            problems.append(use.diagnostic(str(error), error.hint, Severity.ERROR))
+    return problems
+
+
+def _check_parameter(name: str, ref: str, what: str, target: SsmTarget) -> ProviderError | None:
+    """None when `ref` can be read; else the error (as `_read_parameter` would raise it)."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    try:
+        _ssm_client(target).get_parameter(Name=name, WithDecryption=False)
+    except NoRegionError:
+        return PermanentError(
+            f"{what} references {ref}, but no AWS region is known to read it from",
+            hint="add 'aws: {region: ...}' to the environment or set AWS_REGION",
+        )
+    except NoCredentialsError:
+        return PermanentError(
+            f"{what} references {ref}, but no AWS credentials were found to read it",
+            hint="configure AWS credentials (profile, SSO, the CI role) for agentops",
+        )
+    except ClientError as exc:
+        return _translate(exc, ref, what)
+    except BotoCoreError as exc:
+        return TemporaryError(f"{what}: reading {ref} from SSM failed ({type(exc).__name__})")
+    return None

@@ -13,10 +13,14 @@ from pathlib import Path
 
 from engine.spec.addresses import KIND_PREFIX
 from engine.spec.diagnostics import Diagnostic, Severity, did_you_mean, nearest
+from engine.spec.explain import dotted
 from engine.spec.loader import relative
+from engine.spec.paths import escapes, kind_of, written_outside
 from engine.spec.schema import Document
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
 from engine.spec.specs import Spec, Workspace
+
+CONFINED_HINT = "paths in specs must stay inside the workspace root; see docs/security.md"
 
 
 def _near_file(target: Path, shown: str, directory: bool) -> str | None:
@@ -86,19 +90,57 @@ class Checks:
         base: Path | None = None,
     ) -> bool:
         target = (base or self.ws.root) / rel
+        if self.outside(spec, path, rel, what, target):
+            return False
         ok = target.is_dir() if directory else target.is_file()
-        if not ok:
-            shown = relative(target, self.ws.root)
-            hint = _near_file(target, shown, directory) or (
-                "create it or fix the path; "
-                + (
-                    "paths are relative to the workspace root"
-                    if base is None
-                    else f"the {what} is relative to spec.source"
-                )
+        if ok:
+            return True
+        shown = relative(target, self.ws.root)
+        found = kind_of(target)
+        if found is not None:
+            wanted = "a directory" if directory else "a file"
+            self.error(spec, path, f"{what} '{shown}' is {found}, not {wanted}", "fix the path")
+            return False
+        if target.is_symlink():
+            self.error(
+                spec,
+                path,
+                f"{what} '{shown}' is a dangling symbolic link (its target does not exist)",
+                "fix or remove the link",
             )
-            self.error(spec, path, f"{what} '{shown}' does not exist", hint)
-        return ok
+            return False
+        hint = _near_file(target, shown, directory) or (
+            "create it or fix the path; "
+            + (
+                "paths are relative to the workspace root"
+                if base is None
+                else f"the {what} is relative to spec.source"
+            )
+        )
+        self.error(spec, path, f"{what} '{shown}' does not exist", hint)
+        return False
+
+    def outside(
+        self, spec: Spec[Document], path: Sequence[str | int], rel: str, what: str, target: Path
+    ) -> bool:
+        """Report (and return True) when `target` is outside the workspace (confinement)."""
+        if not self.ws.confined:
+            return False
+        if written_outside(relative(target, self.ws.root)) or Path(rel).is_absolute():
+            msg = f"{dotted(path)}: {what} '{rel}' is outside the workspace"
+            self.error(spec, path, msg, CONFINED_HINT)
+            return True
+        if escapes(self.ws.root, target):
+            shown = relative(target, self.ws.root)
+            self.error(
+                spec,
+                path,
+                f"{dotted(path)}: {what} '{shown}' is a symbolic link that leads outside the "
+                "workspace",
+                CONFINED_HINT,
+            )
+            return True
+        return False
 
     def model(
         self, spec: Spec[Document], path: Sequence[str | int], model: str, envs: Sequence[str]

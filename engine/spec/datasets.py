@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,18 @@ def parse_items(
                 col = docs[0].locate(path, prefer_value=value).col if docs else col
             return SourceLocation(file, line, col)
 
+        bad = non_finite(raw)
+        if bad is not None:
+            path, value = bad
+            diags.append(
+                Diagnostic(
+                    loc(path),
+                    f"item {index}: {dotted(path)}: {value} is not a finite number",
+                    address,
+                    "NaN and Infinity are not data: write a number, a string or null",
+                )
+            )
+            continue
         try:
             item = DatasetItem.model_validate(raw)
         except ValidationError as exc:
@@ -119,6 +132,28 @@ def parse_items(
     return items, diags
 
 
+def non_finite(value: object) -> tuple[tuple[str | int, ...], str] | None:
+    """(path, 'NaN' | 'Infinity' | '-Infinity') of the first non-finite number, or None."""
+    stack: list[tuple[tuple[str | int, ...], object]] = [((), value)]
+    while stack:  # iterative: data from json.loads can nest deeper than the stack
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path, "NaN" if node != node else ("Infinity" if node > 0 else "-Infinity")
+        if isinstance(node, dict):
+            stack.extend(((*path, k), v) for k, v in reversed(list(node.items())))
+        elif isinstance(node, list):
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(node))))
+    return None
+
+
+def _json(text: str, **kwargs: Any) -> object:
+    """json.loads, with absurd nesting as a JSONDecodeError (the C decoder recurses)."""
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise json.JSONDecodeError("nesting is too deep", text, 0) from None
+
+
 def load_dataset_file(
     path: Path, shown: str, address: str, fmt: str | None
 ) -> tuple[list[LoadedItem], list[Diagnostic]]:
@@ -136,7 +171,7 @@ def load_dataset_file(
             if not line.strip():
                 continue
             try:
-                raws.append(json.loads(line))
+                raws.append(_json(line))
             except json.JSONDecodeError as exc:
                 return [], [
                     Diagnostic(
@@ -150,7 +185,7 @@ def load_dataset_file(
         )
     duplicates: list[str] = []
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates(duplicates))
+        data = _json(text, object_pairs_hook=_no_duplicates(duplicates))
     except json.JSONDecodeError as exc:
         where = SourceLocation(shown, exc.lineno, exc.colno)
         return [], [Diagnostic(where, f"invalid JSON: {exc.msg}", address)]
@@ -171,7 +206,9 @@ def load_dataset_file(
     docs, problems = load_text(text, shown)
     if problems or len(docs) != 1 or not isinstance(docs[0].data, list):
         return [], [Diagnostic(d.location, d.message, address, d.hint) for d in problems] or diags
-    return parse_items(docs[0].data, where=docs[0], file=shown, address=address)
+    # The JSON data (where NaN is a number, not YAML's string 'NaN'), at YAML's positions:
+    # without duplicate keys both have the same paths.
+    return parse_items(data, where=docs[0], file=shown, address=address)
 
 
 def _no_duplicates(found: list[str]) -> Callable[[list[tuple[str, object]]], dict[str, object]]:

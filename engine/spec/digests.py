@@ -8,43 +8,20 @@ that passed in `tst` is a pass for exactly what `prd` would receive.
 
 from __future__ import annotations
 
-import fnmatch
-import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.schema import AgentSpec
+from engine.spec.source_tree import scan_source
 from engine.spec.workspace import Workspace
-
-_SKIP_DIRS = {"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache", ".pytest_cache"}
-_SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
 def agent_files(root: Path, spec: AgentSpec) -> list[str]:
-    """Files of the agent (relative to `source`), sorted: what is hashed and packaged."""
-    base = root / spec.source
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for fn in filenames:
-            if fn.endswith(_SKIP_SUFFIXES):
-                continue
-            rel = os.path.relpath(os.path.join(dirpath, fn), base)
-            if _included(rel, spec.include):
-                out.append(rel)
-    return sorted(out)
+    """Files of the agent (relative to `source`), sorted: what is hashed and packaged.
 
-
-def _included(rel: str, patterns: Iterable[str]) -> bool:
-    # fnmatch's `*` crosses `/`; `**/` also matches nothing (top-level files), as in git.
-    for pat in patterns:
-        if fnmatch.fnmatch(rel, pat) or (pat.endswith("/**") and rel.startswith(pat[:-2])):
-            return True
-        if pat.startswith("**/") and fnmatch.fnmatch(rel, pat[3:]):
-            return True
-    return False
+    Only regular files inside the workspace: see `source_tree.py` for what is left out."""
+    return scan_source(root, spec.source, spec.include).files
 
 
 _file_cache: dict[tuple[str, int, int], str] = {}

@@ -20,6 +20,7 @@ from engine.spec.evaluator_catalog import (
     BUILTIN_EVALUATORS,
 )
 from engine.spec.evaluator_refs import validate_reference
+from engine.spec.paths import escapes, kind_of, written_outside
 
 if TYPE_CHECKING:
     from engine.spec.schema import EvaluatorRef
@@ -35,6 +36,7 @@ def check_evaluator(
     *,
     judge_configured: bool | None = None,
     store: str | None = None,
+    confined: bool = True,
 ) -> tuple[str, str | None] | None:
     """(message, hint) when the reference or its params are wrong, None when fine.
 
@@ -63,7 +65,7 @@ def check_evaluator(
                 did_you_mean(scorer, known) or f"known: {', '.join(known)}",
             )
     elif ".py:" in use:
-        problem = _check_custom(use, root)
+        problem = _check_custom(use, root, confined)
         if problem:
             return problem
     elif use not in BUILTINS:
@@ -80,10 +82,18 @@ def check_evaluator(
     return None
 
 
-def _check_custom(use: str, root: Path) -> tuple[str, str | None] | None:
+def _check_custom(use: str, root: Path, confined: bool) -> tuple[str, str | None] | None:
     rel, fn = use.rsplit(":", 1)
     path = root / rel
+    if confined and (written_outside(rel) or escapes(root, path)):
+        return (
+            f"evaluator file '{rel}' is outside the workspace",
+            "paths in specs must stay inside the workspace root; see docs/security.md",
+        )
     if not path.is_file():
+        found = kind_of(path)
+        if found is not None:
+            return (f"evaluator file '{rel}' is {found}, not a file", "fix the path")
         return (
             f"evaluator file '{rel}' does not exist",
             "create it or fix the path: evaluators/<file>.py:<function>",

@@ -209,6 +209,8 @@ def describe_error(
         value = err.get("input")
         near = did_you_mean(value, options) if isinstance(value, str) else None
         return f"{where}: must be {expected}", near
+    if kind == "finite_number":
+        return f"{where}: must be a finite number, not NaN or infinity", "write a number"
     bound = _BOUNDS.get(kind)
     if bound is not None:
         word, key = bound

@@ -25,6 +25,14 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from engine.spec.diagnostics import Diagnostic, SourceLocation
+from engine.spec.paths import special_kind
+from engine.spec.yaml_guard import (
+    TooDeep,
+    check_depth,
+    could_nest_deeply,
+    disallowed_tag,
+    too_large,
+)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 DEFAULT_ROOTS = ("specs", "environments")
@@ -82,6 +90,8 @@ STR_TAG = "tag:yaml.org,2002:str"
 MAX_DEPTH = 100
 #: alias re-expansions allowed per document: enough for `<<: *defaults`, not a billion laughs
 MAX_ALIAS_EXPANSIONS = 10_000
+#: the largest spec, dataset or prompts file read at all (bytes)
+MAX_READ_BYTES = 256 * 1024 * 1024
 #: what a YAML scalar may become; anything else (dates, binary) stays the text it was written as
 PLAIN_TYPES = (str, int, float, bool, type(None))
 
@@ -148,6 +158,13 @@ class _Converter:
                     f"aliases expand to more than {MAX_ALIAS_EXPANSIONS} copies",
                     "use fewer aliases; write the data out instead",
                 )
+        tag = disallowed_tag(node.tag)
+        if tag is not None:
+            raise _Abort(
+                self.here(node),
+                f"unknown YAML tag '{tag}': tags are not allowed",
+                "remove the tag; a spec is plain YAML data",
+            )
         self.doc.values[path] = self.here(node)
         self.active.add(ident)
         try:
@@ -258,6 +275,22 @@ def _reader_error(exc: ReaderError, text: str, file: str) -> Diagnostic:
 
 
 def _iter_documents(text: str, file: str) -> Iterator[RawDocument | Diagnostic]:
+    large = too_large(text, file)
+    if large is not None:
+        where, message, hint = large
+        yield Diagnostic(where, message, hint=hint)
+        return
+    if could_nest_deeply(text):
+        try:
+            check_depth(_loader_class(), text, MAX_DEPTH)
+        except TooDeep as deep:
+            # composing this would overflow the C stack: the whole file is refused unparsed
+            yield Diagnostic(
+                SourceLocation(file, deep.line, deep.col),
+                f"nesting deeper than {MAX_DEPTH} levels",
+                hint="flatten the data; specs never need this depth",
+            )
+            return
     loader = _loader_class()(text)
     index = 0
     try:
@@ -341,10 +374,25 @@ def relative(path: Path, workspace: Path) -> str:
 def read_text(path: Path, shown: str) -> tuple[str | None, Diagnostic | None]:
     """A file's UTF-8 text, or a diagnostic pointing at the first undecodable byte."""
     try:
-        data = path.read_bytes()
+        mode = path.stat().st_mode
+        kind = special_kind(mode)
+        if kind is not None:  # reading a FIFO blocks, /dev/zero never ends: look first
+            return None, Diagnostic(
+                SourceLocation(shown),
+                f"cannot read file: it is {kind}, not a regular file",
+                hint="point the path at a regular file",
+            )
+        with path.open("rb") as f:
+            data = f.read(MAX_READ_BYTES + 1)
     except OSError as exc:
         return None, Diagnostic(
             SourceLocation(shown), f"cannot read file: {exc.strerror or exc}", hint="check the path"
+        )
+    if len(data) > MAX_READ_BYTES:
+        return None, Diagnostic(
+            SourceLocation(shown),
+            f"cannot read file: it is larger than {MAX_READ_BYTES // (1024 * 1024)} MB",
+            hint="split it into smaller files",
         )
     try:
         return data.decode("utf-8"), None

@@ -43,6 +43,9 @@ def _parse(root: Path, rel: str, problem: _Problem) -> list[LoadPrompt] | None:
         return None
     try:
         json.loads(text)
+    except RecursionError:
+        problem(SourceLocation(rel, 1, 1), "invalid JSON: nesting is too deep")
+        return None
     except json.JSONDecodeError as exc:
         problem(SourceLocation(rel, exc.lineno, exc.colno), f"invalid JSON: {exc.msg}")
         return None

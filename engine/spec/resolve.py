@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from engine.spec.checks import Checks
 from engine.spec.datasets import load_dataset_file, parse_items
+from engine.spec.paths import written_outside
 from engine.spec.run_checks import RunChecks
 from engine.spec.schema import Agent, Dataset, Document, Environment
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
+from engine.spec.secret_uses import unset_env_warnings
+from engine.spec.source_tree import scan_source
 from engine.spec.specs import Spec, Workspace
+
+SKIP_HINT = "remove it from the source folder, or narrow spec.include so it does not match"
 
 
 def resolve(ws: Workspace) -> None:
@@ -43,6 +48,7 @@ def resolve(ws: Workspace) -> None:
         runs.check_loadtest(lt)
     for mon in ws.monitors.values():
         runs.check_monitor(mon)
+    ws.diagnostics.extend(unset_env_warnings(ws))
 
 
 class ResourceChecks(Checks):
@@ -99,6 +105,7 @@ class ResourceChecks(Checks):
         envs = [e for e in self.ws.envs_of(s.environments) if e in self.ws.environments]
         self.model(a, ("spec", "model"), s.model, envs)
         if self.file(a, ("spec", "source"), s.source, "source directory", directory=True):
+            self.source_tree(agent)
             self.file(
                 a, ("spec", "entrypoint"), s.entrypoint, "entrypoint", base=self.ws.root / s.source
             )
@@ -131,6 +138,27 @@ class ResourceChecks(Checks):
                     f"calls '{callee}', which does not run in {', '.join(missing)}",
                     f"add those environments to agent.{callee} or remove them here",
                 )
+
+    def source_tree(self, agent: Spec[Agent]) -> None:
+        """Include patterns stay under `source`; every file they match is a readable file."""
+        s = agent.doc.spec
+        a: Spec[Document] = agent
+        for i, pattern in enumerate(s.include):
+            if written_outside(pattern):
+                self.error(
+                    a,
+                    ("spec", "include", i),
+                    f"spec.include[{i}]: pattern '{pattern}' leaves spec.source",
+                    "patterns are relative to spec.source and cannot climb out of it",
+                )
+        tree = scan_source(self.ws.root, s.source, s.include, confined=self.ws.confined)
+        for p in tree.problems:
+            where = f"{s.source.rstrip('/')}/{p.rel}"
+            if p.error:
+                self.error(a, ("spec", "source"), f"spec.source: '{where}' {p.message}", SKIP_HINT)
+            else:
+                msg = f"spec.source: skipped '{where}': it {p.message}"
+                self.warn(a, ("spec", "source"), msg, SKIP_HINT)
 
     def check_cycles(self) -> None:
         graph = {

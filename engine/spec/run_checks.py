@@ -55,7 +55,9 @@ class RunChecks(Checks):
                     "wait for remote scores in a QualityGate, or grade with a local evaluator",
                 )
             else:
-                problem = check_evaluator(ev, self.ws.root, judge_configured=judge, store=store)
+                problem = check_evaluator(
+                    ev, self.ws.root, judge_configured=judge, store=store, confined=self.ws.confined
+                )
             if problem:
                 self.error(spec, (*at, i, "use"), problem[0], problem[1])
 

@@ -70,6 +70,8 @@ class Workspace:
     items: dict[str, list[LoadedItem]] = field(default_factory=dict)
     prompts: dict[str, list[LoadPrompt]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    #: every path a spec names must resolve inside `root` (see engine/spec/paths.py)
+    confined: bool = True
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: (kind, name) of documents that did not validate: references to them are not reported
     #: again as "does not exist", since their own diagnostics say what is wrong

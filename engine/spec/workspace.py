@@ -17,6 +17,7 @@ from pathlib import Path
 from engine.spec.addresses import KIND_PREFIX
 from engine.spec.diagnostics import Diagnostic, SourceLocation, sort_key
 from engine.spec.loader import RawDocument, discover, load_files, relative
+from engine.spec.paths import confinement_from_env
 from engine.spec.resolve import resolve
 from engine.spec.schema import Document
 from engine.spec.specs import Spec, Workspace
@@ -48,7 +49,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _load_workspace(root: Path, paths: Sequence[Path]) -> Workspace:
-    ws = Workspace(root=root)
+    ws = Workspace(root=root, confined=confinement_from_env())
     files = discover(root, paths)
     ws.files = [relative(f, root) for f in files]
     if not files:

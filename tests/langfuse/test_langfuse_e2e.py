@@ -83,7 +83,8 @@ def test_a_missing_key_variable_names_the_reference(
     monkeypatch.delenv(SK_VAR)
     assert run(ws, "apply", "--auto-approve") == 1
     out = capsys.readouterr().err
-    assert f"langfuse.secretKey references env:{SK_VAR}, which is not set" in out
+    # plan's preflight names the field before anything is observed or applied
+    assert f"spec.langfuse.secretKey (for tst) references env:{SK_VAR}, which is not set" in out
     assert double.requests == []
 
 
@@ -161,7 +162,7 @@ def test_a_missing_ssm_parameter_is_named(
         assert run(ws, "apply", "--auto-approve") == 1
     out = capsys.readouterr().err
     assert (
-        "environment 'tst': langfuse.host references ssm:/langfuse/LANGFUSE_HOST, which does "
-        "not exist in SSM" in out
+        "environments/tst.yaml:8:11: error: environment.tst: spec.langfuse.host (for tst) "
+        "references ssm:/langfuse/LANGFUSE_HOST, which does not exist in SSM" in out
     )
     assert double.requests == []

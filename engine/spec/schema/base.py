@@ -43,6 +43,8 @@ class SpecModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         str_strip_whitespace=False,
+        # NaN passes every `ge`/`le` check by failing to compare: never a meaningful setting
+        allow_inf_nan=False,
     )
 
 
@@ -87,6 +89,9 @@ def _check_env_var(value: str) -> str:
     return value
 
 
+#: the longest duration any field takes (seconds): beyond it a value is a typo, and timers
+#: and sleeps overflow (threading.TIMEOUT_MAX is ~292 years, datetime arithmetic less)
+MAX_DURATION = 366 * 24 * 3600.0
 _DURATION_HINT = "use e.g. 500ms, 30s, 5m, 1h or a number of seconds"
 
 
@@ -111,6 +116,11 @@ def parse_duration(value: object) -> float:
         raise InvalidValue(f"invalid duration {value!r}", _DURATION_HINT)
     if not math.isfinite(seconds):
         raise InvalidValue("a duration must be finite", _DURATION_HINT)
+    if seconds > MAX_DURATION:
+        raise InvalidValue(
+            f"a duration cannot be longer than {MAX_DURATION // 3600:.0f}h (366 days)",
+            _DURATION_HINT,
+        )
     return seconds
 
 
@@ -128,7 +138,7 @@ Duration = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", "minimum": 0},
+                {"type": "number", "minimum": 0, "maximum": MAX_DURATION},
                 {"type": "string", "pattern": DURATION_RE.pattern},
             ]
         }

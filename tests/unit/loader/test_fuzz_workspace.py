@@ -55,6 +55,12 @@ NASTY = [
     "!!binary aGk=",
     "!!set {a, b}",
     "!!python/object:os.system x",
+    "!!python/object/apply:os.system [ls]",
+    "!!python/name:os.system",
+    "!custom {a: 1}",
+    "!<tag:example.com,2000:x> y",
+    "!!str 1",
+    "! x",
     "2001-12-14",
     "'unterminated",
     '"\\uD800"',
@@ -101,9 +107,8 @@ def mutated(draw: st.DrawFn, seeds: list[str]) -> bytes:
             j = draw(st.integers(0, len(text)))
             text = text[:j] + draw(st.text(min_size=1, max_size=8)) + text[j:]
             continue
-        elif op == 5:  # deep nesting
-            n = draw(st.integers(1, 400))
-            lines.insert(i, f"deep: {'[' * n}{']' * n}")
+        elif op == 5:  # deep nesting, also past the composer's guard
+            lines.insert(i, "deep: " + draw(nested()).replace("\n", " "))
         elif op == 6:  # tabs
             lines[i] = lines[i].replace("  ", "\t", 1)
         elif op == 7:  # anchors and aliases
@@ -277,6 +282,40 @@ yaml_alphabet = st.sampled_from(list("ab:- []{},&*!|>'\"\n\t#<~?%@`0.é\u2028\uf
 random_yaml = st.text(alphabet=yaml_alphabet, max_size=200)
 
 
+OPENERS = ["[", "{a: ", "- ", "[{a: ", "? ", "a:\n  "]
+CLOSERS = {"[": "]", "{a: ": "}", "[{a: ": "}]"}
+
+
+@st.composite
+def nested(draw: st.DrawFn) -> str:
+    """Nesting of every kind (flow, block, mixed), from harmless to past the composer guard."""
+    depth = draw(st.one_of(st.integers(1, 150), st.integers(900, 1100), st.integers(1, 5000)))
+    kinds = draw(st.lists(st.sampled_from(OPENERS), min_size=1, max_size=3))
+    opened = [kinds[i % len(kinds)] for i in range(depth)]
+    flow = False
+    text = ""
+    for op in opened:  # block indicators are not allowed inside a flow collection
+        if flow and op not in CLOSERS:
+            op = "["
+        flow = flow or op in CLOSERS
+        text += op
+    closing = "".join(CLOSERS.get(op, "") for op in reversed(opened) if op in CLOSERS)
+    tail = draw(st.sampled_from(["x", "", "!!python/object:x y", "&a [*a]"]))
+    return text + tail + closing
+
+
+@st.composite
+def sized(draw: st.DrawFn) -> str:
+    """Big texts: long scalars, many keys, many documents."""
+    n = draw(st.integers(1, 3000))
+    shape = draw(st.integers(0, 2))
+    if shape == 0:
+        return "a: " + "x" * (n * 100) + "\n"
+    if shape == 1:
+        return "".join(f"k{i}: [{i}, {{v: {i}}}]\n" for i in range(n))
+    return "---\n".join(f"- {i}\n" for i in range(n))
+
+
 def check(diagnostics: list[Diagnostic]) -> None:
     for d in diagnostics:
         line = d.format()  # every diagnostic renders
@@ -284,7 +323,14 @@ def check(diagnostics: list[Diagnostic]) -> None:
         assert not d.message.startswith("cannot parse YAML"), line  # the catch-all fired
 
 
-@given(st.one_of(random_yaml, mutated(SEEDS).map(lambda b: b.decode("utf-8", "replace"))))
+@given(
+    st.one_of(
+        random_yaml,
+        mutated(SEEDS).map(lambda b: b.decode("utf-8", "replace")),
+        nested(),
+        sized(),
+    )
+)
 @SETTINGS
 def test_the_loader_only_ever_produces_diagnostics(text: str) -> None:
     docs, diagnostics = load_text(text, "f.yaml")

@@ -91,8 +91,25 @@ def test_scalars_follow_yaml_1_2() -> None:
 
 def test_values_that_are_not_plain_data_stay_as_written() -> None:
     # dates and binary would break JSON digests later on: keep the text the user wrote
-    doc = one("a: 2001-12-14\nb: !!binary aGVsbG8=\nc: !custom tag\nd: 1e999\n")
-    assert doc.data == {"a": "2001-12-14", "b": "aGVsbG8=", "c": "tag", "d": float("inf")}
+    doc = one("a: 2001-12-14\nb: !!binary aGVsbG8=\nd: 1e999\n")
+    assert doc.data == {"a": "2001-12-14", "b": "aGVsbG8=", "d": float("inf")}
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a: !!python/object/apply:os.system [ls]\n", "!!python/object/apply:os.system"),
+        ("a: !custom tag\n", "!custom"),
+        ("a: !<tag:example.com,2000:x> {b: 1}\n", "tag:example.com,2000:x"),
+    ],
+)
+def test_unknown_tags_are_refused_as_tags(text: str, shown: str) -> None:
+    docs, diags = load_text(text, "f.yaml")
+    assert docs == []
+    assert [d.format() for d in diags] == [
+        f"f.yaml:1:4: error: unknown YAML tag '{shown}': tags are not allowed "
+        "(remove the tag; a spec is plain YAML data)"
+    ]
 
 
 def test_keys_are_kept_as_written() -> None:
