@@ -50,6 +50,7 @@ from engine.state.model import ResourceState
 
 __all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for", "traceparent"]
 
+
 class AgentCoreInvoker(Invoker):
     """Invoke one AgentCore runtime endpoint; `invoke`/`ainvoke` like `LocalInvoker`."""
 

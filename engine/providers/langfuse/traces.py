@@ -86,14 +86,14 @@ def trace_invocation(
     shown = output if error is None else {"error": error}
     started = time.time_ns()
     wanted = (int(trace_id, 16), int(parent_span_id(trace_id), 16)) if trace_id else None
-    token = _root_ids.set(wanted)
+    token, pending = _root_ids.set(wanted), True
     try:
         with client.start_as_current_observation(
             name=name, as_type="span", input=input, output=shown, metadata=metadata,
             level=level, status_message=error, end_on_exit=False,
         ) as root:  # fmt: skip
             _root_ids.reset(token)  # only the root: its children get random span ids
-            token = None
+            pending = False
             if trace_id and str(root.trace_id) != trace_id:
                 raise PermanentError(
                     f"trace {trace_id}: the tracing client does not honour given ids",
@@ -106,7 +106,7 @@ def trace_invocation(
             )  # fmt: skip
             root.end(end_time=end)
     finally:
-        if token is not None:
+        if pending:
             _root_ids.reset(token)
     return str(root.trace_id), agent_id
 

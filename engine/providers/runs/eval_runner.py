@@ -9,8 +9,8 @@ worker thread. Order of work, and why:
 3. per variant, one after another: deploy it as an ephemeral agent, run every item x
    repetition concurrently - each call carries its case's trace id as `traceparent`
    (`engine.evaluation.trace_ids`), the id the Langfuse recorder writes the case under, so
-   the agent host's trace of the call joins the case's trace - and tear it down (in `finally`: also on errors and on Ctrl-C, which
-   reaches this thread as `ctx.cancel`);
+   the agent host's trace of the call joins the case's trace - and tear it down (in
+   `finally`: also on errors and on Ctrl-C, which reaches this thread as `ctx.cancel`);
 4. aggregate; the provider then records the run in Langfuse when the environment has
    `store: langfuse` (and folds in remote `langfuse:<score>` scores, `remote`), then `judge`
    ranks (experiment) or applies the thresholds (gate), and the reports are written.
