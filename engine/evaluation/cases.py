@@ -22,7 +22,10 @@ from engine.spec.datasets import LoadedItem
 #: how often a running batch checks whether the user interrupted the apply
 CANCEL_POLL_S = 0.1
 
-Invoke = Callable[[Mapping[str, object]], Awaitable[InvocationResult]]
+#: `invoke(payload)`, or `invoke(payload, trace_id=...)` when `run_cases` is given trace ids
+Invoke = Callable[..., Awaitable[InvocationResult]]
+#: (item id, repetition) -> the case's trace id (`engine.evaluation.trace_ids.case_trace_id`)
+TraceIds = Callable[[str, int], str]
 OnCase = Callable[["CaseResult"], None]
 
 
@@ -45,6 +48,8 @@ class CaseResult:
     trajectory: list[dict[str, object]] = field(default_factory=list)
     #: evaluator label -> score, in the spec's evaluator order
     scores: dict[str, Score] = field(default_factory=dict)
+    #: the trace id the invocation was sent with (its `traceparent`), "" when none was
+    trace_id: str = ""
 
 
 def payload_of(value: object) -> dict[str, object]:
@@ -119,6 +124,7 @@ async def run_cases(
     concurrency: int = 4,
     cancel: threading.Event | None = None,
     on_case: OnCase = lambda _c: None,
+    trace_ids: TraceIds | None = None,
 ) -> list[CaseResult]:
     """Every item x repetition, answered, then scored; sorted by (repetition, item order).
 
@@ -126,7 +132,9 @@ async def run_cases(
     requests and read answers, so the latencies measure the agent and not our scoring
     competing for the CPU (on a laptop the agent and the engine share the cores). Scoring
     follows, `concurrency` cases at a time in worker threads (LLM judges are slow). `on_case`
-    ticks as each answer arrives. Raises `Cancelled` soon after `cancel` is set.
+    ticks as each answer arrives. Raises `Cancelled` soon after `cancel` is set. With
+    `trace_ids`, each case is invoked with its trace id (`invoke(payload, trace_id=...)`),
+    so the agent's trace of the call and every record of the case share it.
     """
     slots = asyncio.Semaphore(max(1, concurrency))
     answered: list[CaseResult] = []
@@ -134,8 +142,10 @@ async def run_cases(
 
     async def ask(item: LoadedItem, rep: int) -> None:
         async with slots:
+            tid = trace_ids(item.id, rep) if trace_ids is not None else ""
             try:
-                res = await invoke(payload_of(item.input))
+                payload = payload_of(item.input)
+                res = await (invoke(payload, trace_id=tid) if tid else invoke(payload))
             except Exception as exc:  # noqa: BLE001 - a bug here must not drop the case
                 res = _failed(f"{type(exc).__name__}: {exc}")
         case = to_eval_case(item, res)
@@ -149,6 +159,7 @@ async def run_cases(
             latency_ms=res.latency_ms,
             usage=dict(res.usage),
             trajectory=[dict(s) for s in res.trajectory],
+            trace_id=tid,
         )
         answered.append(result)
         calls.append(case)

@@ -11,6 +11,10 @@ example the old version of an agent shutting down during an update): the request
 The one case where a retry can repeat work is a server process that dies in the middle of a
 request without answering; for the local runtime that means the agent crashed.
 
+Trace context: `trace_id=` sends `traceparent: 00-<trace id>-<parent span id>-01`
+(`trace_context.py`); the agent's host takes the trace id for the invocation's trace and
+exports its span as a child of that parent (an Experiment's or QualityGate's case root).
+
 `invoke` and `ainvoke` are the same loop over a sync and an async httpx client; what they do
 with a response or a failure is shared (`_from_response`, `_lost`, `_send_failed`,
 `_unreachable`), so only the awaiting differs.
@@ -26,6 +30,7 @@ import httpx
 from engine.invoke.answer import ParsedAnswer, parse_answer
 from engine.invoke.base import Invoker, encode_payload
 from engine.invoke.result import InvocationResult, InvokeError, result_of
+from engine.invoke.trace_context import TRACEPARENT_HEADER, traceparent
 from engine.runtime import session as _session
 from engine.runtime.session import (
     SESSION_HEADER,
@@ -80,7 +85,7 @@ class LocalInvoker(Invoker):
     # -- request building -------------------------------------------------------------------
 
     def _prepare(
-        self, payload: Mapping[str, object], session_id: str | None
+        self, payload: Mapping[str, object], session_id: str | None, trace_id: str | None
     ) -> tuple[bytes, dict[str, str], str]:
         if self._closed:
             raise InvokeError("the invoker is closed")
@@ -98,6 +103,9 @@ class LocalInvoker(Invoker):
             SESSION_HEADER: sid,
             **self._extra_headers,
         }
+        if trace_id is not None:
+            # the host records the call under this trace, as a child of the caller's span
+            headers[TRACEPARENT_HEADER] = traceparent(trace_id)
         return body, headers, sid
 
     # -- outcomes, shared by invoke and ainvoke -----------------------------------------------
@@ -179,10 +187,16 @@ class LocalInvoker(Invoker):
     # -- sync ----------------------------------------------------------------------------------
 
     def invoke(
-        self, payload: Mapping[str, object], *, session_id: str | None = None
+        self,
+        payload: Mapping[str, object],
+        *,
+        session_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvocationResult:
-        """POST `payload`; never raises for failures of the agent or the connection."""
-        body, headers, sid = self._prepare(payload, session_id)
+        """POST `payload`; never raises for failures of the agent or the connection.
+
+        `trace_id` (32 hex): the call continues that trace (W3C `traceparent`)."""
+        body, headers, sid = self._prepare(payload, session_id, trace_id)
         if self._client is None:
             self._client = httpx.Client(timeout=self._timeout, limits=self._limits, trust_env=False)
         started = time.perf_counter()
@@ -209,10 +223,14 @@ class LocalInvoker(Invoker):
     # -- async ---------------------------------------------------------------------------------
 
     async def ainvoke(
-        self, payload: Mapping[str, object], *, session_id: str | None = None
+        self,
+        payload: Mapping[str, object],
+        *,
+        session_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvocationResult:
         """Async `invoke`, for many concurrent invocations from one event loop."""
-        body, headers, sid = self._prepare(payload, session_id)
+        body, headers, sid = self._prepare(payload, session_id, trace_id)
         if self._aclient is None:
             self._aclient = httpx.AsyncClient(
                 timeout=self._timeout, limits=self._limits, trust_env=False

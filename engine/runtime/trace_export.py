@@ -5,12 +5,21 @@ file next to the runtime token (`trace-export.<env>.json`, mode 0600: the endpoi
 `Authorization` header) and passes only its *path* in `AGENTOPS_TRACE_EXPORT`, so no key is
 ever in the process environment (`/proc/<pid>/environ`) or on a command line. The writer
 thread (`engine.runtime.tracing.TraceWriter`) hands every batch it stored in SQLite to
-`SpanExport.export`, which turns each row into one root span - with the local trace id as
+`SpanExport.export`, which turns each row into one span - with the local trace id as
 its OpenTelemetry trace id, Langfuse's `langfuse.*` attributes for name, input, output
 (of the root observation, which Langfuse takes as the trace's), level, environment and
 metadata (env, agent, address, digest, source, tags) - and gives it to an OpenTelemetry
 `BatchSpanProcessor`, whose own thread posts protobuf over HTTP. A clean stop flushes the
 processor after the writer's last batch.
+
+A request that came with a W3C `traceparent` is part of its caller's trace: its span is a
+child of the caller's span (the parent span id of the header), not a second root. When the
+caller is the engine (`X-Agentops-Source: evaluation | experiment`) the trace is the
+engine's - its recorder writes the case root (input, expected output, scores) under the same
+ids - so the span carries observation attributes only: trace-level ones (`langfuse.trace.*`,
+`session.id`) would rename and re-tag the case's trace (Langfuse applies them from any span).
+Other callers may have no trace of their own in this project, so their spans keep the trace
+attributes the Monitors' evaluation rules filter on.
 
 The local row is always written first: Monitors read the SQLite store; Langfuse gets a
 copy. Export failures are logged by OpenTelemetry and counted, never raised into the agent.
@@ -69,8 +78,17 @@ def _meta(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def span_attributes(row: Sequence[Any], environment: str | None) -> dict[str, Any]:
-    """The Langfuse attributes of one `traces` row (see `tracing.build_row` for its layout)."""
+#: sources whose traces belong to an engine run: joined as children, trace attributes theirs
+ENGINE_SOURCES = frozenset({"evaluation", "experiment"})
+_TRACE_LEVEL = (TRACE_NAME, TRACE_TAGS, f"{TRACE_METADATA}.", SESSION_ID)
+
+
+def span_attributes(
+    row: Sequence[Any], environment: str | None, *, joined: bool = False
+) -> dict[str, Any]:
+    """The Langfuse attributes of one `traces` row (see `tracing.build_row` for its layout).
+
+    `joined`: the span is a child in an engine run's trace; no trace-level attributes."""
     (_tid, env, agent, address, digest, source, session, _started, latency_ms, status,
      http_status, prompt, output, _trajectory, usage, error, tags) = row  # fmt: skip
     tag_list = [source, *json.loads(tags)]
@@ -101,6 +119,8 @@ def span_attributes(row: Sequence[Any], environment: str | None) -> dict[str, An
     if counts:
         names = {"inputTokens": "input", "outputTokens": "output", "totalTokens": "total"}
         attrs[OBSERVATION_USAGE] = _meta({names.get(k, k): v for k, v in counts.items()})
+    if joined:
+        attrs = {k: v for k, v in attrs.items() if not k.startswith(_TRACE_LEVEL)}
     return attrs
 
 
@@ -136,18 +156,23 @@ class SpanExport:
         self.tracer = self.provider.get_tracer("agentops.runtime")
         self.exported = 0
 
-    def export(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Queue one root span per row (called by the writer thread, after SQLite)."""
+    def export(
+        self, rows: Sequence[Sequence[Any]], parents: Sequence[str | None] | None = None
+    ) -> None:
+        """Queue one span per row (called by the writer thread, after SQLite): a root, or a
+        child of `parents[i]` (the caller's span id from the request's `traceparent`)."""
         from opentelemetry.trace import Status, StatusCode
 
-        for row in rows:
+        for row, parent in zip(rows, parents or [None] * len(rows), strict=True):
             started_ns = int(float(row[7]) * 1e9)
             self._next_trace_id = int(str(row[0]), 16)
+            joined = parent is not None and row[5] in ENGINE_SOURCES
             try:
                 span = self.tracer.start_span(
                     "agent-invocation",
+                    context=_remote_parent(str(row[0]), parent) if parent else None,
                     start_time=started_ns,
-                    attributes=span_attributes(row, self.environment),
+                    attributes=span_attributes(row, self.environment, joined=joined),
                 )
             finally:
                 self._next_trace_id = 0
@@ -160,6 +185,23 @@ class SpanExport:
         """Export what is queued (bounded), then stop the processor's thread."""
         self.provider.force_flush(FLUSH_TIMEOUT_MS)
         self.provider.shutdown()
+
+
+def _remote_parent(trace_id: str, span_id: str) -> Any:
+    """A context whose current span is the caller's (remote, sampled): the new span's parent.
+
+    Sampled whatever the header's flags said: the host exports every invocation, and its
+    TracerProvider's default sampler follows the parent's flag."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    caller = SpanContext(
+        trace_id=int(trace_id, 16),
+        span_id=int(span_id, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(caller))
 
 
 def export_from_env(environ: dict[str, str], identity: dict[str, str]) -> SpanExport | None:

@@ -16,7 +16,8 @@ the caller said `X-Agentops-Source: loadtest | evaluation | experiment`).
 
 Standard library only: it runs in every agent process. In a `store: langfuse` environment
 the writer also hands each stored batch to `engine.runtime.trace_export` (OpenTelemetry,
-imported only then), which exports it to Langfuse's OTLP endpoint.
+imported only then), which exports it to Langfuse's OTLP endpoint - with the parent span id
+of the request's `traceparent`, so a call from an engine run is a child of the run's span.
 """
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ def trace_id_from(traceparent: str | None) -> str | None:
     if tid == "0" * 32 or any(c not in "0123456789abcdef" for c in tid):
         return None
     return tid
+
+
+def parent_span_from(traceparent: str | None) -> str | None:
+    """The caller's span id (16 hex) of a valid W3C `traceparent`, else None."""
+    if trace_id_from(traceparent) is None:
+        return None
+    span = str(traceparent).strip().split("-")[2].lower()
+    if len(span) != 16 or span == "0" * 16 or any(c not in "0123456789abcdef" for c in span):
+        return None
+    return span
 
 
 def _text(body: bytes) -> str:
@@ -272,8 +283,10 @@ class TraceWriter:
                 self.failed += len(rows)
                 print(f"agentops-traces: {len(rows)} trace(s) not recorded: {exc}", flush=True)
             if self.export is not None:
+                # a call that came with a traceparent is a child of the caller's span
+                parents = [parent_span_from(c[7].get(TRACEPARENT_HEADER)) for c in batch]
                 try:
-                    self.export.export(rows)
+                    self.export.export(rows, parents)
                 except Exception as exc:  # noqa: BLE001 - never take the agent down
                     print(f"agentops-traces: {len(rows)} trace(s) not exported: {exc}", flush=True)
         if conn is not None:

@@ -83,7 +83,7 @@ def test_a_trace_id_goes_to_the_agent_as_its_traceparent(plane: FakeDataPlane) -
         plain = inv.invoke({"prompt": "hi"})
     assert traced.ok, traced.error
     sent = plane.seen[-2]["traceparent"]
-    assert sent == traceparent(trace_id, traced.session_id)
+    assert sent == traceparent(trace_id)  # the parent is the recorder's root span
     version, trace, parent, flags = sent.split("-")
     assert (version, trace, flags) == ("00", trace_id, "01") and len(parent) == 16
     assert traced.raw["traceparent"] == sent  # what the agent's context.request_headers held

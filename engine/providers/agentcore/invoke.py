@@ -18,8 +18,9 @@ gate case, `DatasetRunRecording.trace_id`), the call carries the W3C `traceparen
 `00-<trace id>-<parent span id>-01` (boto3's `traceParent`, sent as the `traceparent`
 header); AgentCore forwards it to the agent, whose spans (`agents/agentkit/telemetry.py`)
 then belong to that trace: the engine's record of the case and the agent's own spans are
-one trace in Langfuse. The parent span id is derived from the trace id and the session, so
-a retried case names the same parent.
+one trace in Langfuse. The parent span id is derived from the trace id alone
+(`engine.invoke.trace_context`), so it is the span id the recorder gives the case's root and
+the agent's spans nest under it; a retried case names the same parent.
 
 The data plane URL is botocore's usual one; tests (moto has no data plane) point it at a
 local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours natively.
@@ -28,8 +29,6 @@ local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours nat
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -46,21 +45,10 @@ from engine.invoke import (
 )
 from engine.invoke.base import encode_payload
 from engine.invoke.result import result_of
+from engine.invoke.trace_context import traceparent
 from engine.state.model import ResourceState
 
 __all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for", "traceparent"]
-
-_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def traceparent(trace_id: str, salt: str = "") -> str:
-    """W3C `traceparent` continuing trace `trace_id` (sampled), with a derived parent span."""
-    if not _TRACE_ID.match(trace_id) or trace_id == "0" * 32:
-        raise InvokeError(f"trace id must be 32 lower-case hex digits, not all zero: {trace_id!r}")
-    span = hashlib.sha256(f"agentops/parent/{trace_id}/{salt}".encode()).hexdigest()[:16]
-    if span == "0" * 16:  # pragma: no cover - 1 in 2**64
-        span = "1" * 16
-    return f"00-{trace_id}-{span}-01"
 
 
 class AgentCoreInvoker(Invoker):
@@ -134,7 +122,7 @@ class AgentCoreInvoker(Invoker):
         sid = session_id if session_id is not None else new_session_id()
         if not is_valid_session_id(sid):
             raise InvokeError(f"session id must be 33-256 characters of [A-Za-z0-9_-]: {sid!r}")
-        trace = {"traceParent": traceparent(trace_id, sid)} if trace_id is not None else {}
+        trace = {"traceParent": traceparent(trace_id)} if trace_id is not None else {}
         from botocore.exceptions import BotoCoreError, ClientError
 
         started = time.perf_counter()

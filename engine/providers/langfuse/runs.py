@@ -21,9 +21,10 @@ failed calls included (level ERROR, every score 0), and `finish` records inputs 
 got a result the same way, so results always count up to inputs.
 
 Ids are deterministic: the run id is Langfuse's own derivation (project, dataset, run
-name), trace ids are seeded by run/item/repetition (`trace_id()`; pass it as W3C
-`traceparent` to an agent and its own OpenTelemetry spans join the item's trace), and score
-ids are seeded too, so re-sending after an error never duplicates anything.
+name), trace ids are seeded by workspace, environment, run name, item and repetition
+(`engine.evaluation.trace_ids.case_trace_id`, which the runner sent as the invocation's W3C
+`traceparent` before the call: the agent's spans join the item's trace as children of its
+root), and score ids are seeded too, so re-sending after an error never duplicates anything.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import PermanentError
+from engine.evaluation.trace_ids import case_trace_id, run_name
 from engine.providers.base import Context
 from engine.providers.langfuse.http import LangfuseConnection
 from engine.providers.langfuse.items import NAMESPACE, dataset_name, item_uuid
@@ -47,16 +49,20 @@ from engine.providers.langfuse.store import target_for
 from engine.providers.langfuse.traces import trace_invocation
 from engine.spec.datasets import LoadedItem
 
+__all__ = [
+    "DatasetRunRecording",
+    "LangfuseRunRecorder",
+    "RunSummary",
+    "ScoreInput",
+    "experiment_id",
+    "run_name",
+]
+
 #: (score name, value in [0, 1] or None for "does not apply", comment)
 ScoreInput = tuple[str, float | None, str | None]
 #: the environment the SDK gives experiment traces, so they stay out of production views
 EXPERIMENT_ENVIRONMENT = "sdk-experiment"
 SCORE_BATCH = 100
-
-
-def run_name(address: str, variant: str, agent_digest: str, run_id: str) -> str:
-    """`qualitygate.docs[tst] · baseline · agent 1a2b3c4d5e6f · <run id>`: variant + digest."""
-    return f"{address} · {variant} · agent {agent_digest[:12]} · {run_id}"
 
 
 def experiment_id(project_id: str, dataset_id: str, name: str) -> str:
@@ -238,8 +244,9 @@ class DatasetRunRecording:
         )
 
     def trace_id(self, item_id: str, repetition: int = 0) -> str:
-        seed = f"agentops/{self.experiment_id}/{item_id}/{repetition}"
-        return hashlib.sha256(seed.encode()).digest()[:16].hex()
+        """The case's trace id: the one the runner sent with the invocation (`traceparent`)."""
+        rec = self.recorder
+        return case_trace_id(rec.workspace_id, rec.env, self.run_name, item_id, repetition)
 
     def record_item(
         self,

@@ -57,6 +57,8 @@ def tracing_client(conn: LangfuseConnection) -> Any:
     from langfuse import Langfuse
     from opentelemetry.sdk.trace import TracerProvider
 
+    from engine.providers.langfuse.traces import root_ids
+
     if os.environ.get("LANGFUSE_TRACING_ENABLED", "true").lower() == "false" or (
         os.environ.get("OTEL_SDK_DISABLED", "false").lower() == "true"
     ):
@@ -84,7 +86,8 @@ def tracing_client(conn: LangfuseConnection) -> Any:
         tracing_enabled=True,
         sample_rate=1.0,
         timeout=int(conn.timeout),
-        tracer_provider=TracerProvider(),
+        # a case's root span gets the ids the runner sent in its traceparent
+        tracer_provider=TracerProvider(id_generator=root_ids()),
     )
 
 

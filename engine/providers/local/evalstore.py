@@ -8,7 +8,8 @@ fully recorded or not at all; results are never updated afterwards.
     eval_runs      one row per run: address, digests, status, evaluators, gate, timings
     eval_variants  one row per variant: matrix values, agent digest, rank, aggregate
     eval_results   one row per variant x item x repetition: answer, error, latency, usage,
-                   trajectory
+                   trajectory, and the trace id its invocation was sent with (the agent's
+                   trace row of the call, `agentops traces show <id>`; added to older files)
     eval_scores    one row per result x evaluator: value, comment, error, skipped
 """
 
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS eval_results (
   run_id TEXT NOT NULL, variant TEXT NOT NULL, item_id TEXT NOT NULL,
   repetition INTEGER NOT NULL, item_index INTEGER NOT NULL, ok INTEGER NOT NULL,
   response TEXT NOT NULL, error TEXT, latency_ms REAL NOT NULL, usage TEXT NOT NULL,
-  trajectory TEXT NOT NULL,
+  trajectory TEXT NOT NULL, trace_id TEXT,
   PRIMARY KEY (run_id, variant, item_id, repetition));
 CREATE TABLE IF NOT EXISTS eval_scores (
   run_id TEXT NOT NULL, variant TEXT NOT NULL, item_id TEXT NOT NULL,
@@ -72,6 +73,9 @@ class EvalStore:
     def _init(self, conn: sqlite3.Connection) -> None:
         if not self._ready:
             conn.executescript(SCHEMA)
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(eval_results)")}
+            if "trace_id" not in columns:  # a store written before cases had trace ids
+                conn.execute("ALTER TABLE eval_results ADD COLUMN trace_id TEXT")
             self._ready = True
 
     # --- write ------------------------------------------------------------------------
@@ -107,11 +111,14 @@ class EvalStore:
             ),
         )  # fmt: skip
         conn.executemany(
-            "INSERT OR REPLACE INTO eval_results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO eval_results (run_id, variant, item_id, repetition, "
+            "item_index, ok, response, error, latency_ms, usage, trajectory, trace_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     run_id, v.name, c.item_id, c.repetition, c.item_index, int(c.ok),
                     c.response, c.error, c.latency_ms, _dumps(c.usage), _dumps(c.trajectory),
+                    c.trace_id or None,
                 )
                 for c in v.cases
             ],
@@ -160,7 +167,7 @@ class EvalStore:
             ).fetchall()
             results = conn.execute(
                 "SELECT variant, item_id, repetition, item_index, ok, response, error, "
-                "latency_ms, usage, trajectory FROM eval_results WHERE run_id = ? "
+                "latency_ms, usage, trajectory, trace_id FROM eval_results WHERE run_id = ? "
                 "ORDER BY variant, repetition, item_index, item_id",
                 (run_id,),
             ).fetchall()
@@ -191,13 +198,13 @@ def _build(
         )
     order = [e.label for e in infos]
     cases: dict[str, list[CaseResult]] = {}
-    for variant, item_id, rep, index, ok, response, error, latency, usage, traj in results:
+    for variant, item_id, rep, index, ok, response, error, latency, usage, traj, tid in results:
         found = by_case.get((variant, item_id, rep), {})
         ordered = {k: found[k] for k in order if k in found}
         cases.setdefault(variant, []).append(
             CaseResult(
                 item_id, index, rep, bool(ok), response, error, latency,
-                json.loads(usage), json.loads(traj), ordered,
+                json.loads(usage), json.loads(traj), ordered, tid or "",
             )
         )  # fmt: skip
     vruns = [

@@ -7,8 +7,10 @@ worker thread. Order of work, and why:
 2. build the variants and the evaluators *before* deploying anything, so a bad matrix value,
    an unknown evaluator or a missing judge key fails in milliseconds with a clear message;
 3. per variant, one after another: deploy it as an ephemeral agent, run every item x
-   repetition concurrently, tear it down (in `finally`: also on errors and on Ctrl-C, which
-   reaches this thread as `ctx.cancel`);
+   repetition concurrently - each call carries its case's trace id as `traceparent`
+   (`engine.evaluation.trace_ids`), the id the Langfuse recorder writes the case under, so
+   the agent host's trace of the call joins the case's trace - and tear it down (in
+   `finally`: also on errors and on Ctrl-C, which reaches this thread as `ctx.cancel`);
 4. aggregate; the provider then records the run in Langfuse when the environment has
    `store: langfuse` (and folds in remote `langfuse:<score>` scores, `remote`), then `judge`
    ranks (experiment) or applies the thresholds (gate), and the reports are written.
@@ -29,6 +31,7 @@ from engine.evaluation.cases import (
     CANCEL_POLL_S,
     Cancelled,
     CaseResult,
+    TraceIds,
     payload_of,
     run_cases,
 )
@@ -43,6 +46,7 @@ from engine.evaluation.results import (
     rank,
 )
 from engine.evaluation.run import EvalRun, VariantRun
+from engine.evaluation.trace_ids import case_trace_id, run_name
 from engine.evaluators import Evaluator, EvaluatorConfigError, build_evaluator
 from engine.invoke import LocalInvoker
 from engine.providers.base import Context, RunInputs
@@ -163,7 +167,13 @@ async def _unless_cancelled(work: Awaitable[object], cancel: threading.Event) ->
 
 
 async def _answer_all(
-    url: str, token: str, plan: RunPlan, cancel: threading.Event, tick: ProgressBoard, title: str
+    url: str,
+    token: str,
+    plan: RunPlan,
+    cancel: threading.Event,
+    tick: ProgressBoard,
+    title: str,
+    trace_ids: TraceIds,
 ) -> list[CaseResult]:
     spec = plan.spec
     task = tick.task(title, len(plan.items) * spec.repetitions)
@@ -189,6 +199,7 @@ async def _answer_all(
                 concurrency=spec.concurrency,
                 cancel=cancel,
                 on_case=lambda c: task.advance(c.ok),
+                trace_ids=trace_ids,
             )
     except BaseException:
         task.close(f"{title}: interrupted after {task.done} case(s)")
@@ -196,6 +207,12 @@ async def _answer_all(
     errors = sum(1 for c in cases if not c.ok)
     task.close(f"{title}: {len(cases)} case(s), {errors} failed call(s)")
     return cases
+
+
+def _trace_ids(workspace_id: str, plan: RunPlan, v: Variant, run_id: str) -> TraceIds:
+    """The trace ids of a variant's cases: the ones the Langfuse recorder will use."""
+    name = run_name(plan.address, v.name, v.digest, run_id)
+    return lambda item_id, rep: case_trace_id(workspace_id, plan.env, name, item_id, rep)
 
 
 def execute(
@@ -214,6 +231,8 @@ def execute(
         board.print(f"{plan.address}: stopped {len(stale)} process(es) left by an earlier run")
     token = runtime.token()
     spec = plan.spec
+    # the run id names the Langfuse run and seeds each case's trace id, sent with its call
+    run_id = new_run_id(plan.node)
     results: list[VariantRun] = []
     with EphemeralAgents(runtime, ctx, plan.address, plan.env, spec.agent) as fleet:
         for v in plan.variants:
@@ -232,7 +251,10 @@ def execute(
             t = time.monotonic()
             title = f"{plan.address} {v.name}" + (f" ({v.label})" if v.values else "")
             try:
-                cases = asyncio.run(_answer_all(proc.url, token, plan, ctx.cancel, board, title))
+                ids = _trace_ids(ctx.workspace_id, plan, v, run_id)
+                cases = asyncio.run(
+                    _answer_all(proc.url, token, plan, ctx.cancel, board, title, ids)
+                )
             finally:
                 timings["cases"] += time.monotonic() - t
                 t = time.monotonic()
@@ -241,7 +263,7 @@ def execute(
             agg = aggregate(cases, plan.infos)
             results.append(VariantRun(v.name, v.label, v.values, v.digest, v.model, agg, cases))
     run = EvalRun(
-        run_id=new_run_id(plan.node),
+        run_id=run_id,
         address=plan.address,
         kind=plan.node.kind,
         name=plan.node.address.name,
