@@ -110,9 +110,7 @@ def export_settings(environ: Mapping[str, str] | None = None, client: Any = None
 def entry_attributes(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The attributes of an invocation's entry span (see the module doc)."""
     env = os.environ if environ is None else environ
-    resource = dict(
-        part.split("=", 1) for part in env.get(RESOURCE, "").split(",") if "=" in part
-    )
+    resource = dict(part.split("=", 1) for part in env.get(RESOURCE, "").split(",") if "=" in part)
     meta = {
         "env": resource.get("agentops.environment", ""),
         "agent": env.get(SERVICE, ""),

@@ -11,6 +11,9 @@ A Monitor whose traces live in Langfuse (AgentCore agents) reads them there; eac
 read is mirrored here with its scores, in one transaction with its remote cursor
 (`monitor_remote_cursors`: the start time and id of the last trace read), so the window,
 the export to Langfuse, `agentops traces` and `annotate` work on them as on local traces.
+
+One file past ~400 lines: every query of `traces.sqlite` the engine makes is here, next to
+the transactions whose guarantees they rely on.
 """
 
 from __future__ import annotations
