@@ -16,6 +16,16 @@ never reach ``os.environ``: the agent's code, its MCP tool servers (which inheri
 environment) and its logs cannot see them. The seed instead put the header into the
 runtime's environment variables, where AgentCore shows it in plaintext.
 
+Langfuse's real-time read path (``GET /api/public/v2/observations``, what a Monitor of the
+agent reads) lists OTLP spans at once only from exporters that send
+``x-langfuse-ingestion-version: 4``; without it they may show up ~10 minutes late, so the
+exporter sends it. Each invocation's entry span (the first span without a local parent:
+Strands' ``invoke_agent``) is marked by :func:`entry_spans` with what the Monitor lists the
+agent's traces by - the trace name (the agent), the Langfuse environment, tags (the source)
+and metadata (env, agent, address, digest, source), as the local host's export does - and as
+the application root (``langfuse.internal.as_root``), so a caller's ``traceparent`` does not
+hide it from ``isRootObservation``.
+
 When neither endpoint variable is set (locally, offline, in tests) nothing happens and
 nothing is imported. A failure to read the keys is logged (naming the parameter, never a
 value) and the agent serves without exporting: losing traces must not take it down.
@@ -47,6 +57,11 @@ SECRET_KEY_REF = "AGENTOPS_LANGFUSE_SECRET_KEY_REF"
 OTLP_PATH = "/api/public/otel"
 TRACES_PATH = "/v1/traces"
 TRACE_HEADERS = ("traceparent", "tracestate")
+#: Langfuse lists spans of exporters sending this on its real-time path (v2 observations)
+INGESTION_VERSION = {"x-langfuse-ingestion-version": "4"}
+SERVICE = "OTEL_SERVICE_NAME"
+RESOURCE = "OTEL_RESOURCE_ATTRIBUTES"
+SOURCE = "production"  # AgentCore forwards no X-Agentops-Source: what reaches it is traffic
 
 log = logging.getLogger("agentkit.telemetry")
 _lock = threading.Lock()
@@ -88,7 +103,51 @@ def export_settings(environ: Mapping[str, str] | None = None, client: Any = None
     )
     public = read_reference(env[PUBLIC_KEY_REF], "langfuse.publicKey", client)
     secret = read_reference(env[SECRET_KEY_REF], "langfuse.secretKey", client)
-    return Export(base.rstrip("/") + TRACES_PATH, {"Authorization": basic_auth(public, secret)})
+    headers = {"Authorization": basic_auth(public, secret), **INGESTION_VERSION}
+    return Export(base.rstrip("/") + TRACES_PATH, headers)
+
+
+def entry_attributes(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The attributes of an invocation's entry span (see the module doc)."""
+    env = os.environ if environ is None else environ
+    resource = dict(part.split("=", 1) for part in env.get(RESOURCE, "").split(",") if "=" in part)
+    meta = {
+        "env": resource.get("agentops.environment", ""),
+        "agent": env.get(SERVICE, ""),
+        "address": resource.get("agentops.address", ""),
+        "digest": resource.get("agentops.digest", ""),
+        "source": SOURCE,
+    }
+    attrs: dict[str, Any] = {
+        "langfuse.trace.name": meta["agent"],
+        "langfuse.trace.tags": [SOURCE],
+        "langfuse.internal.as_root": True,
+    }
+    if meta["env"]:
+        attrs["langfuse.environment"] = meta["env"]
+    for key, value in meta.items():
+        if value:
+            attrs[f"langfuse.trace.metadata.{key}"] = value
+            attrs[f"langfuse.observation.metadata.{key}"] = value
+    return attrs
+
+
+def entry_spans(attributes: Mapping[str, Any]) -> Any:
+    """A span processor that marks each span without a local parent with `attributes`
+    (built here: OpenTelemetry is imported only when spans are exported)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import SpanProcessor
+
+    marks = dict(attributes)
+
+    class EntrySpans(SpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            parent = trace.get_current_span(parent_context).get_span_context()
+            if parent.is_valid and not parent.is_remote:
+                return  # a child of the agent's own span: not an entry
+            span.set_attributes(marks)
+
+    return EntrySpans()
 
 
 def setup_telemetry(
@@ -116,6 +175,7 @@ def setup_telemetry(
         from strands.telemetry import StrandsTelemetry
 
         telemetry = StrandsTelemetry(tracer_provider=tracer_provider or _sdk_provider())
+        telemetry.tracer_provider.add_span_processor(entry_spans(entry_attributes(environ)))
         telemetry.setup_otlp_exporter(endpoint=settings.endpoint, headers=settings.headers)
         log.info("exporting traces to %s", settings.endpoint)
         if tracer_provider is None:

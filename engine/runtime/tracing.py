@@ -63,6 +63,9 @@ CREATE INDEX IF NOT EXISTS trace_scores_trace ON trace_scores (trace_id);
 CREATE INDEX IF NOT EXISTS trace_scores_window ON trace_scores (monitor, started_at);
 CREATE TABLE IF NOT EXISTS monitor_cursors (
   monitor TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS monitor_remote_cursors (
+  monitor TEXT PRIMARY KEY, started_at REAL NOT NULL, trace_id TEXT NOT NULL,
+  updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS monitor_exports (
   monitor TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS annotation_items (

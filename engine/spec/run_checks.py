@@ -204,12 +204,15 @@ class RunChecks(Checks):
                 f"{s.environment} to its environments",
             )
         env = self.ws.environments.get(s.environment)
-        if env is not None and env.doc.spec.runtime != "local":
-            self.warn(
+        # AgentCore agents write no local trace; with `store: langfuse` they export their
+        # spans to Langfuse and the Monitor reads them there (providers.runs.monitor_source).
+        if env is not None and env.doc.spec.runtime != "local" and env.doc.spec.store != "langfuse":
+            self.error(
                 t,
                 ("spec", "environment"),
-                f"'{s.environment}' runs agents on {env.doc.spec.runtime}: this Monitor reads "
-                "the local trace store, which AgentCore agents do not write to; it will find "
-                "no traces there (reading traces back from Langfuse is not built yet)",
-                "see docs/monitoring.md, 'Not done yet'",
+                f"'{s.environment}' runs agents on {env.doc.spec.runtime} with store: "
+                f"{env.doc.spec.store}: its agents' traces go nowhere a Monitor can read "
+                "(not the local trace store), so this Monitor would never judge a trace",
+                f"give environment {s.environment} store: langfuse (its agents then export "
+                "their spans to Langfuse and the Monitor reads them there; docs/aws.md)",
             )

@@ -101,6 +101,7 @@ def test_spans_reach_langfuse_with_the_header_built_in_memory(
     assert [g["path"] for g in got] == ["/api/public/otel/v1/traces"]
     headers = {k.lower(): v for k, v in got[0]["headers"].items()}
     assert headers["authorization"] == BASIC
+    assert headers["x-langfuse-ingestion-version"] == "4"  # Langfuse's real-time path
     assert b"agent-turn" in got[0]["body"]
     # The keys were never written to any environment: not the process's, not the runtime's.
     assert holds_a_key(dict(os.environ)) == [] and dict(os.environ) == before
@@ -117,7 +118,7 @@ def test_export_settings_resolve_a_host_reference_and_hide_the_header(ssm: Any) 
     settings = telemetry.export_settings(env, ssm)
     assert settings is not None
     assert settings.endpoint == "http://lf.invalid/api/public/otel/v1/traces"
-    assert settings.headers == {"Authorization": BASIC}
+    assert settings.headers == {"Authorization": BASIC, "x-langfuse-ingestion-version": "4"}
     assert SECRET not in repr(settings) and BASIC not in repr(settings)
 
 

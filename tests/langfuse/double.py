@@ -12,6 +12,7 @@ and records every request, so tests assert what actually went over the wire:
     POST /api/public/scores                    a JSON array (202, or 207 with rejections)
     GET  /api/public/v3/scores                 cursor pagination, filters traceId/name
     POST /api/public/otel/v1/traces            OTLP protobuf, gzip or not: spans decoded
+    GET  /api/public/v2/observations           the spans read back as observations (below)
     GET  /api/public/v2/evaluators             cursor pagination (`add_evaluator` makes them)
     GET|POST /api/public/v2/evaluation-rules   and GET|PATCH|DELETE .../{id}
     GET|POST /api/public/score-configs
@@ -26,6 +27,18 @@ seconds after it arrived. An enabled evaluation rule plays Langfuse's live evalu
 new root span matching its filter (environment, trace name, tags) gets a score named after
 each assigned evaluator, `fn(spans)` of that name's judge (0.9 without one); `edit_rule`
 changes a rule behind the engine's back, as someone in the UI would.
+
+`GET /v2/observations` maps the spans as Langfuse's OTLP ingestion does, as far as the
+engine relies on it: id = span id, `isRootObservation` (no parent, or
+`langfuse.internal.as_root`), environment (`langfuse.environment`, else the resource's
+`deployment.environment.name`, else `default`), input/output (`langfuse.observation.input`/
+`output`, else Strands' `gen_ai.user.message` / `gen_ai.choice` events), level (ERROR for
+an error status), metadata (`langfuse.observation.metadata.*`), `traceName` and `tags` (the
+trace's `langfuse.trace.*`, denormalised), `latency` in seconds and `usageDetails`. Filters:
+the structured `filter` (startTime >=/<, environment, traceName, isRootObservation, tags),
+which takes precedence over `fromStartTime`/`toStartTime`/`environment` as in Langfuse;
+newest first, opaque cursor. `hide_spans(n)` plays ingestion lag: the next `n` spans posted
+are stored but not listed until `show_spans()`.
 """
 
 from __future__ import annotations
@@ -73,6 +86,11 @@ class Span:
     end_ns: int
     attributes: dict[str, Any]
     scope: str
+    resource: dict[str, Any] = field(default_factory=dict)
+    #: (name, attributes) of the span's events
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    error: str | None = None
+    listed: bool = True
 
     @property
     def duration_ms(self) -> float:
@@ -108,6 +126,7 @@ class LangfuseDouble:
     score_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     queue_items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    hidden: int = 0
 
     def start(self) -> LangfuseDouble:
         double = self
@@ -133,6 +152,14 @@ class LangfuseDouble:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     # --- hooks ------------------------------------------------------------------------
+    def hide_spans(self, n: int) -> None:
+        self.hidden = n
+
+    def show_spans(self) -> None:
+        with self.lock:
+            for sp in self.spans:
+                sp.listed = True
+
     def throttle(self, path: str, times: int = 1, retry_after: str = "0", skip: int = 0) -> None:
         self.throttles.append(Throttle(path, times, retry_after, skip))
 
@@ -399,6 +426,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._get_scores(q)
         if path == "/otel/v1/traces" and method == "POST":
             return self._otlp(body)
+        if path == "/v2/observations" and method == "GET":
+            return self._observations(q)
         if path.startswith(("/v2/evaluators", "/v2/evaluation-rules")):
             return self._rules(method, path, q, body)
         if path.startswith(("/score-configs", "/annotation-queues")):
@@ -589,6 +618,7 @@ class _Handler(BaseHTTPRequestHandler):
         req = ExportTraceServiceRequest.FromString(raw)
         spans = []
         for rs in req.resource_spans:
+            resource = {a.key: _value(a.value) for a in rs.resource.attributes}
             for ss in rs.scope_spans:
                 for s in ss.spans:
                     spans.append(
@@ -601,9 +631,19 @@ class _Handler(BaseHTTPRequestHandler):
                             s.end_time_unix_nano,
                             {a.key: _value(a.value) for a in s.attributes},
                             ss.scope.name,
-                        )
+                            resource,
+                            [
+                                (e.name, {a.key: _value(a.value) for a in e.attributes})
+                                for e in s.events
+                            ],
+                            s.status.message or "error" if s.status.code == 2 else None,
+                        )  # fmt: skip
                     )
         with self.double.lock:
+            for sp in spans:
+                if self.double.hidden > 0:
+                    self.double.hidden -= 1
+                    sp.listed = False
             self.double.spans.extend(spans)
         self.double._judge_new(spans)
         self.double._judge_by_rules(spans)
@@ -614,6 +654,110 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         self._request.status = 200
+
+    def _observations(self, q: dict[str, list[str]]) -> None:
+        d = self.double
+        with d.lock:
+            spans = list(d.spans)
+        traces: dict[str, dict[str, Any]] = {}
+        for sp in spans:  # trace-level attributes, from any span of the trace (roots win)
+            t = traces.setdefault(sp.trace_id, {})
+            for key, attr in (
+                ("traceName", "langfuse.trace.name"),
+                ("tags", "langfuse.trace.tags"),
+            ):
+                if attr in sp.attributes and (key not in t or not sp.parent_id.strip("0")):
+                    t[key] = sp.attributes[attr]
+        rows = [_observation(sp, traces[sp.trace_id], d.project_id) for sp in spans if sp.listed]
+        wanted = _filters(q)
+        rows = [r for r in rows if all(f(r) for f in wanted)]
+        rows.sort(key=lambda r: (r["startTime"], r["id"]), reverse=True)  # newest first
+        limit = int(q.get("limit", ["50"])[0])
+        start = int(base64.b64decode(q["cursor"][0])) if "cursor" in q else 0
+        meta: dict[str, Any] = {}
+        if start + limit < len(rows):
+            meta["cursor"] = base64.b64encode(str(start + limit).encode()).decode()
+        return self._send(200, {"data": rows[start : start + limit], "meta": meta})
+
+
+def _iso(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _when(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _event(sp: Span, name: str, key: str) -> Any:
+    return next((attrs.get(key) for n, attrs in sp.events if n == name), None)
+
+
+def _observation(sp: Span, trace: dict[str, Any], project: str) -> dict[str, Any]:
+    a = sp.attributes
+    meta_prefix = "langfuse.observation.metadata."
+    has_parent = bool(sp.parent_id.strip("0"))
+    usage = {
+        k: int(a[f"gen_ai.usage.{k}_tokens"])
+        for k in ("input", "output", "total")
+        if f"gen_ai.usage.{k}_tokens" in a
+    }
+    return {
+        "id": sp.span_id,
+        "traceId": sp.trace_id,
+        "startTime": _iso(sp.start_ns),
+        "endTime": _iso(sp.end_ns),
+        "projectId": project,
+        "parentObservationId": sp.parent_id if sp.parent_id.strip("0") else None,
+        "type": "AGENT" if a.get("gen_ai.operation.name") == "invoke_agent" else "SPAN",
+        "isRootObservation": not has_parent or bool(a.get("langfuse.internal.as_root")),
+        "name": sp.name,
+        "level": a.get("langfuse.observation.level") or ("ERROR" if sp.error else "DEFAULT"),
+        "statusMessage": sp.error,
+        "environment": a.get("langfuse.environment")
+        or sp.resource.get("deployment.environment.name") or "default",
+        "input": a.get("langfuse.observation.input")
+        or _event(sp, "gen_ai.user.message", "content"),
+        "output": a.get("langfuse.observation.output") or _event(sp, "gen_ai.choice", "message"),
+        "metadata": {k[len(meta_prefix):]: v for k, v in a.items() if k.startswith(meta_prefix)},
+        "usageDetails": usage,
+        "latency": sp.duration_ms / 1000,
+        "traceName": trace.get("traceName"),
+        "tags": list(trace.get("tags") or []),
+        "sessionId": a.get("session.id"),
+    }  # fmt: skip
+
+
+def _filters(q: dict[str, list[str]]) -> list[Callable[[dict[str, Any]], bool]]:
+    """The row predicates of a v2 observations query (`filter` wins over query params)."""
+    if "filter" not in q:
+        conds = []
+        if "fromStartTime" in q:
+            conds.append({"column": "startTime", "operator": ">=", "value": q["fromStartTime"][0]})
+        if "toStartTime" in q:
+            conds.append({"column": "startTime", "operator": "<", "value": q["toStartTime"][0]})
+        if "environment" in q:
+            conds.append({"column": "environment", "operator": "any of", "value": q["environment"]})
+    else:
+        conds = json.loads(q["filter"][0])
+    out: list[Callable[[dict[str, Any]], bool]] = []
+    for c in conds:
+        col, op, want = c["column"], c["operator"], c["value"]
+        if col == "startTime":
+            bound = dt.datetime.fromisoformat(str(want).replace("Z", "+00:00"))
+            cmp = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b,
+                   "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}[op]  # fmt: skip
+            out.append(lambda r, cmp=cmp, bound=bound: cmp(_when(r["startTime"]), bound))
+        elif col in ("environment", "traceName", "name") and op == "any of":
+            out.append(lambda r, col=col, want=set(want): r[col] in want)
+        elif col in ("environment", "traceName", "name") and op == "=":
+            out.append(lambda r, col=col, want=want: r[col] == want)
+        elif col == "isRootObservation":
+            out.append(lambda r, want=want: r["isRootObservation"] == want)
+        elif col in ("tags", "traceTags") and op == "all of":
+            out.append(lambda r, want=set(want): want <= set(r["tags"]))
+        else:
+            raise ValueError(f"filter not faked: {c}")
+    return out
 
 
 def _value(v: Any) -> Any:

@@ -6,6 +6,14 @@ time through the indexes, so a Monitor's cost follows its window, never the tabl
 Scores have deterministic ids (monitor, trace, evaluator): a page scored twice after a crash
 replaces its own rows instead of counting twice. A cursor moves in the same transaction as
 the scores of its page.
+
+A Monitor whose traces live in Langfuse (AgentCore agents) reads them there; each page it
+read is mirrored here with its scores, in one transaction with its remote cursor
+(`monitor_remote_cursors`: the start time and id of the last trace read), so the window,
+the export to Langfuse, `agentops traces` and `annotate` work on them as on local traces.
+
+One file past ~400 lines: every query of `traces.sqlite` the engine makes is here, next to
+the transactions whose guarantees they rely on.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from typing import Any
 
 from engine.errors import PermanentError
 from engine.monitoring.model import AnnotationItem, Trace, TraceScore
-from engine.runtime.tracing import connect
+from engine.runtime.tracing import INSERT, connect
 
 _COLUMNS = (
     "seq, trace_id, env, agent, address, digest, source, session_id, started_at, latency_ms,"
@@ -201,39 +209,62 @@ class TraceStore:
         with self.connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO trace_scores (score_id, trace_id, monitor, name,"
-                    " value, passed, comment, started_at, scored_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    [
-                        (
-                            f"{monitor}/{s.trace_id}/{s.name}",
-                            s.trace_id,
-                            monitor,
-                            s.name,
-                            s.value,
-                            int(s.passed),
-                            s.comment,
-                            s.started_at,
-                            now,
-                        )
-                        for s in scores
-                    ],
-                )
-                conn.executemany(
-                    "INSERT OR IGNORE INTO annotation_items (queue, trace_id, monitor, reason,"
-                    " status, created_at) VALUES (?,?,?,?, 'pending', ?)",
-                    [(q, t, monitor, reason, now) for q, t, reason in annotations],
-                )
+                _write_page(conn, monitor, cursor, scores, annotations, now)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def remote_cursor(self, monitor: str) -> tuple[float, str] | None:
+        """(start time, trace id) of the last remote trace the monitor read, if any."""
+        if not self.path.exists():
+            return None
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT started_at, trace_id FROM monitor_remote_cursors WHERE monitor = ?",
+                (monitor,),
+            ).fetchone()
+        return None if row is None else (float(row[0]), str(row[1]))
+
+    def commit_remote_page(
+        self,
+        monitor: str,
+        remote: tuple[float, str],
+        traces: Sequence[Trace],
+        scores: Sequence[TraceScore],
+        annotations: Sequence[tuple[str, str, str]],
+        now: float,
+    ) -> int:
+        """A page read from a remote store: its traces (mirrored, kept when already here),
+        scores, annotation items, the remote cursor and the local one (the newest local
+        `seq` of the mirrored traces, what the export to Langfuse pages by): one
+        transaction. Returns the local cursor."""
+        with self.connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(INSERT, [_row(t) for t in traces])
+                marks = ",".join("?" for _ in traces)
+                row = conn.execute(
+                    f"SELECT max(seq) FROM traces WHERE trace_id IN ({marks})",
+                    [t.trace_id for t in traces],
+                ).fetchone()
+                prior = conn.execute(
+                    "SELECT seq FROM monitor_cursors WHERE monitor = ?", (monitor,)
+                ).fetchone()
+                seq = max(int(row[0] or 0), int(prior[0]) if prior else 0)
+                _write_page(conn, monitor, seq, scores, annotations, now)
                 conn.execute(
-                    "INSERT INTO monitor_cursors (monitor, seq, updated_at) VALUES (?,?,?)"
-                    " ON CONFLICT(monitor) DO UPDATE SET seq = excluded.seq,"
+                    "INSERT INTO monitor_remote_cursors (monitor, started_at, trace_id,"
+                    " updated_at) VALUES (?,?,?,?) ON CONFLICT(monitor) DO UPDATE SET"
+                    " started_at = excluded.started_at, trace_id = excluded.trace_id,"
                     " updated_at = excluded.updated_at",
-                    (monitor, cursor, now),
+                    (monitor, remote[0], remote[1], now),
                 )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return seq
 
     # -- the Langfuse copy of a monitor's results (store: langfuse) ---------------------
 
@@ -360,3 +391,43 @@ class TraceStore:
                 (monitor, below, limit),
             ).fetchall()
         return [(str(r[0]), float(r[1])) for r in rows]
+
+
+def _row(t: Trace) -> tuple[Any, ...]:
+    """A trace as a `traces` row (`engine.runtime.tracing.INSERT` order)."""
+    return (
+        t.trace_id, t.env, t.agent, t.address, t.digest, t.source, t.session_id,
+        t.started_at, t.latency_ms, t.status, t.http_status, t.input, t.output,
+        json.dumps(t.trajectory), json.dumps(t.usage), t.error, json.dumps(t.tags),
+    )  # fmt: skip
+
+
+def _write_page(
+    conn: sqlite3.Connection,
+    monitor: str,
+    cursor: int,
+    scores: Sequence[TraceScore],
+    annotations: Sequence[tuple[str, str, str]],
+    now: float,
+) -> None:
+    """Scores, annotation items and the cursor, inside the caller's transaction."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO trace_scores (score_id, trace_id, monitor, name,"
+        " value, passed, comment, started_at, scored_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        [
+            (f"{monitor}/{s.trace_id}/{s.name}", s.trace_id, monitor, s.name, s.value,
+             int(s.passed), s.comment, s.started_at, now)
+            for s in scores
+        ],
+    )  # fmt: skip
+    conn.executemany(
+        "INSERT OR IGNORE INTO annotation_items (queue, trace_id, monitor, reason,"
+        " status, created_at) VALUES (?,?,?,?, 'pending', ?)",
+        [(q, t, monitor, reason, now) for q, t, reason in annotations],
+    )
+    conn.execute(
+        "INSERT INTO monitor_cursors (monitor, seq, updated_at) VALUES (?,?,?)"
+        " ON CONFLICT(monitor) DO UPDATE SET seq = excluded.seq,"
+        " updated_at = excluded.updated_at",
+        (monitor, cursor, now),
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.providers.base import Context, RunInputs
 from engine.providers.local.traces import trace_store
+from engine.providers.runs.monitor_source import langfuse_head, reads_langfuse
 from engine.spec.addresses import Address
 from engine.spec.datasets import canonical_json, dataset_digest, sha256_hex
 from engine.spec.digests import agent_attrs, digest_of, file_digest
@@ -66,17 +67,22 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     return RunInputs(digest=digest_of(attrs), attrs=attrs)
 
 
-def monitor_inputs(node: GraphNode, ctx: Context, head: int | None = None) -> RunInputs:
+def monitor_inputs(node: GraphNode, ctx: Context, head: int | str | None = None) -> RunInputs:
     """Spec, evaluators, the agent's digest there, and the newest trace of the agent: new
-    traffic makes the monitor due; no new trace, no run."""
+    traffic makes the monitor due; no new trace, no run. The head is the local store's
+    newest `seq`, or for agents whose traces are in Langfuse `<start time>/<trace id>` of
+    the newest one there (one request: `monitor_source.langfuse_head`)."""
     spec: MonitorSpec = node.spec.doc.spec
     agent = ctx.workspace.agents[spec.agent].doc.spec
+    if head is None:
+        if reads_langfuse(ctx, spec.environment):
+            head = langfuse_head(ctx, spec, str(node.address))
+        else:
+            head = trace_store(ctx.state_dir).head(spec.environment, spec.agent)
     attrs: dict[str, Any] = {
         "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
         "agent_digest": digest_of(agent_attrs(ctx.workspace, agent, spec.environment)),
-        "traces_head": (
-            trace_store(ctx.state_dir).head(spec.environment, spec.agent) if head is None else head
-        ),
+        "traces_head": head,
     }
     for ev in spec.evaluators:
         attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ctx.workspace)

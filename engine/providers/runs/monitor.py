@@ -13,12 +13,17 @@ newest trace `seq` of its agent is an input), `watch` at most every `interval`. 
        window, the agent digests that answered in it, and the annotation queue's counts.
 
 Reads are bounded by pages and by the window's time index, never by the store's size.
+
+The traces of agents on AgentCore (environments with `store: langfuse`) are read from
+Langfuse instead (`monitor_source`): the cursor is then (start time, trace id), and each
+page read is mirrored locally in the transaction of its scores, so what follows (window,
+export, status, `annotate`) is the same.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +39,7 @@ from engine.providers.local.traces import trace_store
 from engine.providers.runs.eval_runner import build_evaluators
 from engine.providers.runs.inputs import monitor_inputs
 from engine.providers.runs.monitor_langfuse import LangfuseSide, uses_langfuse
+from engine.providers.runs.monitor_source import LangfuseSource, cursor_key, reads_langfuse
 from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
 from engine.spec.schema import EvaluatorRef
@@ -45,12 +51,17 @@ PAGE = 500
 WINDOW_TRACE_LIMIT = 100_000
 
 
+#: commits one page: (its traces, their scores, routed items) -> the monitor's local cursor
+_Commit = Callable[[list[Trace], Sequence[TraceScore], Sequence[tuple[str, str, str]]], int]
+
+
 class MonitorProvider:
     name: ClassVar[str] = "monitor"
     kinds: ClassVar[frozenset[str]] = frozenset({"Monitor"})
 
     def __init__(self, state_dir: Path) -> None:
         self.traces = trace_store(state_dir)
+        self._remote_read: dict[str, Any] = {}
 
     def inputs(self, node: GraphNode, ctx: Context, digests: Mapping[Address, str]) -> RunInputs:
         return monitor_inputs(node, ctx)
@@ -72,7 +83,8 @@ class MonitorProvider:
             return RunResult("failed", {"error": message}, message)
         # What was judged: every trace up to the cursor the run reached, not the head the
         # plan saw (a load test may have added thousands since).
-        result.consumed = monitor_inputs(node, ctx, head=int(result.summary["cursor"]))
+        head = result.summary.get("remote_head", result.summary["cursor"])
+        result.consumed = monitor_inputs(node, ctx, head=head)
         return result
 
     def _run(
@@ -86,23 +98,23 @@ class MonitorProvider:
     ) -> RunResult:
         now = time.time()
         since = now - spec.window
-        env, agent = spec.environment, spec.agent
+        env = spec.environment
         pairs = [(ev, ref.pass_at) for ev, ref in zip(evaluators, refs, strict=True)]
-        cursor = self.traces.cursor(address) or 0
-        # Traces older than the window are never judged: start at the window's first one.
-        cursor = max(cursor, self.traces.first_seq_since(env, agent, since))
-        head = self.traces.head(env, agent)
-        skipped = max(0, head - cursor - spec.max_traces_per_run)
-        cursor += skipped  # the newest `maxTracesPerRun` are kept
-        start = cursor
+        source = LangfuseSource(ctx, spec, address) if reads_langfuse(ctx, env) else None
+        if source is None:
+            pages, commit, start, skipped = self._local_pages(address, spec, since)
+        else:
+            pages, commit, start, skipped = self._remote_pages(address, source, since)
+            if lf is not None:
+                lf.export = source.export  # one connection: read, then post the results
         if lf is not None:
             lf.baseline(self.traces, start)
+        cursor = start
         seen = sampled = routed = 0
         failing: list[Scored] = []
         taken: list[Trace] = []  # the sampled traces, for remote (Langfuse) evaluators
-        while not ctx.cancel.is_set():
-            page = self.traces.page(env, agent, cursor, PAGE)
-            if not page:
+        for page in pages:
+            if ctx.cancel.is_set():
                 break
             scores: list[TraceScore] = []
             annotations: list[tuple[str, str, str]] = []
@@ -123,8 +135,7 @@ class MonitorProvider:
                     routed += 1
                 elif any(not s.passed for s in scored.scores) and len(failing) < 1000:
                     failing.append(scored)
-            cursor = page[-1].seq
-            self.traces.commit_page(address, cursor, scores, annotations, time.time())
+            cursor = commit(page, scores, annotations)
         if lf is not None:  # after the local commit: Langfuse being down loses nothing
             lf.connect(ctx)
             lf.remote_scores(self.traces, taken, cursor, ctx)
@@ -133,6 +144,12 @@ class MonitorProvider:
         if lf is not None:
             lf.export_results(self.traces, start, cursor)
         result = self._result(address, spec, window, seen, sampled, routed, skipped, cursor)
+        if source is not None:
+            reached = source.head if not ctx.cancel.is_set() else None
+            result.summary["remote_head"] = cursor_key(
+                reached or self.traces.remote_cursor(address)
+            )
+            result.summary["langfuse_read"] = dict(self._remote_read)
         if lf is None:
             return result
         result.summary["langfuse"] = lf.summary
@@ -145,6 +162,49 @@ class MonitorProvider:
             "scores and cursor are kept, the next run sends them"
         )
         return RunResult("failed", result.summary, message)
+
+    def _local_pages(
+        self, address: str, spec: MonitorSpec, since: float
+    ) -> tuple[Iterator[list[Trace]], _Commit, int, int]:
+        """Pages of the local store after the monitor's `seq` cursor (and the window)."""
+        env, agent = spec.environment, spec.agent
+        cursor = self.traces.cursor(address) or 0
+        # Traces older than the window are never judged: start at the window's first one.
+        cursor = max(cursor, self.traces.first_seq_since(env, agent, since))
+        head = self.traces.head(env, agent)
+        skipped = max(0, head - cursor - spec.max_traces_per_run)
+        cursor += skipped  # the newest `maxTracesPerRun` are kept
+
+        def pages(after: int = cursor) -> Iterator[list[Trace]]:
+            while page := self.traces.page(env, agent, after, PAGE):
+                yield page
+                after = page[-1].seq
+
+        def commit(
+            page: list[Trace], scores: Sequence[TraceScore], ann: Sequence[tuple[str, str, str]]
+        ) -> int:
+            self.traces.commit_page(address, page[-1].seq, scores, ann, time.time())
+            return page[-1].seq
+
+        return pages(), commit, cursor, skipped
+
+    def _remote_pages(
+        self, address: str, source: LangfuseSource, since: float
+    ) -> tuple[Iterator[list[Trace]], _Commit, int, int]:
+        """The traces read from Langfuse after the monitor's remote cursor, in pages, each
+        mirrored locally with its scores and the new remote cursor (one transaction)."""
+        read = source.read(self.traces.remote_cursor(address), since)
+        self._remote_read = {"requests": read.requests, "truncated": read.truncated}
+        start = self.traces.cursor(address) or 0
+        chunks = [read.traces[i : i + PAGE] for i in range(0, len(read.traces), PAGE)]
+
+        def commit(
+            page: list[Trace], scores: Sequence[TraceScore], ann: Sequence[tuple[str, str, str]]
+        ) -> int:
+            last = (page[-1].started_at, page[-1].trace_id)
+            return self.traces.commit_remote_page(address, last, page, scores, ann, time.time())
+
+        return iter(chunks), commit, start, 0
 
     def _window(self, address: str, spec: MonitorSpec, since: float, now: float) -> Window:
         traces, errors, latencies = self.traces.window_traces(

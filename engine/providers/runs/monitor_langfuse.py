@@ -59,6 +59,8 @@ class LangfuseSide:
             store.set_export_cursor(self.address, start, time.time())
 
     def connect(self, ctx: Context) -> None:
+        if self.export is not None:  # the run read its traces from Langfuse already
+            return
         try:
             self.export = MonitorExport.for_environment(ctx, self.spec.environment, self.address)
         except AgentOpsError as exc:
