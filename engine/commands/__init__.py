@@ -11,7 +11,7 @@ AddGlobal = Callable[[argparse.ArgumentParser], None]
 
 
 def register_all(sub: Any, add_global: AddGlobal) -> None:
-    from engine.commands import evaluation, invoke, reconcile, validate, watch
+    from engine.commands import evaluation, invoke, reconcile, state, validate, watch
 
-    for module in (validate, reconcile, invoke, watch, evaluation):
+    for module in (validate, reconcile, state, invoke, watch, evaluation):
         module.register(sub, add_global)
