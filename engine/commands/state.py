@@ -76,8 +76,7 @@ def cmd_state_pull(args: argparse.Namespace) -> int:
     state = store.read()
     if state.serial == 0:
         raise UsageError(f"there is no state at {store.location} yet", hint="run agentops apply")
-    sys.stdout.buffer.write(encode_state(state))
-    sys.stdout.flush()
+    sys.stdout.write(encode_state(state).decode())
     print(
         f"Pulled serial {state.serial} (lineage {state.lineage}) from {store.location}.",
         file=sys.stderr,
