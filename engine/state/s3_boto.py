@@ -7,7 +7,8 @@ import-linter contract names exactly this module as its exception (pyproject.tom
 
 The error boundary: `botocore` exceptions never leave this module.
 - 412 PreconditionFailed, 409 ConditionalRequestConflict, and 404 for a conditional write
-  or delete whose object is gone -> `Conflict` (the store decides what a lost race means);
+  whose object is gone -> `Conflict` (the store decides what a lost race means); a delete
+  of an object that is gone is done;
 - NoSuchBucket, AccessDenied, missing credentials, a bad bucket name -> StateError saying
   what to fix;
 - throttling, 5xx and network errors are retried by botocore's `standard` mode (exponential
@@ -112,15 +113,10 @@ class BotoObjectStore:
         return str(resp["ETag"])
 
     def delete(self, key: str, *, if_match: str | None = None) -> None:
-        from botocore.exceptions import ClientError
-
         params: dict[str, Any] = {"Key": key}
         if if_match is not None:
             params["IfMatch"] = if_match
-        try:
-            self._call("delete_object", key, conditional=if_match is not None, **params)
-        except ClientError:  # raised by _call only for a missing key: it is gone already
-            return
+        self._call("delete_object", key, conditional=if_match is not None, **params)
 
     def list(self, prefix: str, *, start_after: str | None = None) -> list[Listed]:
         out: list[Listed] = []
@@ -154,6 +150,8 @@ class BotoObjectStore:
             if code in _CONFLICT or status in (409, 412):
                 raise Conflict(f"precondition failed on s3://{self.bucket}/{key}") from None
             if code in ("NoSuchKey", "404") or (status == 404 and code != "NoSuchBucket"):
+                if method == "delete_object":
+                    return {}  # gone already (S3 answers 404 to a conditional delete of it)
                 if conditional:
                     raise Conflict(f"s3://{self.bucket}/{key} is gone") from None
                 raise  # the caller's "there is none"

@@ -72,6 +72,8 @@ def test_refused_credentials_and_unknown_errors_are_messages(
     with pytest.raises(StateError, match="credentials were refused") as caught:
         objects.list("ws/journal/")
     assert "aws sso login" in (caught.value.hint or "")
+    error(stub, "delete_object", "NoSuchKey", 404)
+    objects.delete("ws/state.lock", if_match='"e"')  # gone already: done
     error(stub, "delete_object", "InternalError", 500)
     with pytest.raises(StateError, match="S3 refused delete_object"):
         objects.delete("ws/state.lock", if_match='"e"')
