@@ -115,6 +115,8 @@ def render_status(info: dict[str, Any]) -> str:
             f"Interrupted operations (resolved by the next plan/apply): "
             f"{', '.join(info['pending'])}"
         )
+    if info.get("state", "local") != "local":
+        lines.append(f"\nState: {info['state']} (serial {info['serial']}).")
     if info["lock"]:
         lines.append(f"\nThe state is locked by {info['lock']}.")
     if info.get("watcher"):

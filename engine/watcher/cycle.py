@@ -219,7 +219,11 @@ class Cycle:
                 on_event=self._on_event,
                 should_stop=self.stop,
             )
-            return self._record(s, plan, result, held_back, info)
+            outcome = self._record(s, plan, result, held_back, info)
+        for note in self.store.notes:  # e.g. a bucket without versioning: said once
+            self.log.warning("state.note", note=note)
+        self.store.notes.clear()
+        return outcome
 
     def _plan(self, s: Session, info: dict[str, object], *, healing: bool) -> tuple[Plan, set[str]]:
         """The plan of this cycle, and the addresses held back (in back-off, or failing)."""

@@ -52,6 +52,11 @@ def test_apply_keeps_the_state_in_s3_and_nothing_locally(
     assert f"from {s3_state}" in captured.err
     assert run(ws, "--state", s3_state, "status", "-o", "json") == 0
     assert json.loads(capsys.readouterr().out)["state"] == s3_state
+    with open_store(parse_uri(s3_state, ws)).lock("apply"):  # status needs no lock
+        assert run(ws, "--state", s3_state, "status") == 0
+    out = capsys.readouterr().out
+    assert f"State: {s3_state} (serial" in out
+    assert "The state is locked by pid" in out and "lease renewed" in out
 
 
 def test_the_backend_comes_from_the_flag_then_the_environment_then_agentops_yaml(
