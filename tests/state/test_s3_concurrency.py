@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,12 +34,20 @@ from engine.planner.planner import PlanOptions
 from engine.reconcile import apply, make_plan, open_session, prepare
 from engine.spec.workspace import load_workspace
 from tests.reconciler.util import fake_registry
-root, timeout, slow = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-reg, _ = fake_registry(root, lambda call: time.sleep(slow))
+root, timeout, gate = Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+
+
+def wait_for_gate(call):  # the provider's work takes until the test opens the gate
+    deadline = time.monotonic() + 60
+    while gate and not Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+reg, _ = fake_registry(root, wait_for_gate)
 ws = load_workspace(root)
 try:
     with open_session(ws, "apply", registry=reg, lock_timeout=timeout) as s:
-        print("locked", flush=True)
+        print(f"locked at {{time.time()}}", flush=True)
         plan = make_plan(s, PlanOptions(), prepare(s))
         result = apply(s, plan, parallelism=2)
 except StateLocked as exc:
@@ -49,14 +58,14 @@ sys.exit(0 if result.ok else 1)
 
 
 def start(
-    root: Path, uri: str, *, timeout: float = 0.0, slow: float = 0.0, fault: str = ""
+    root: Path, uri: str, *, timeout: float = 0.0, gate: Path | None = None, fault: str = ""
 ) -> subprocess.Popen[str]:
     env = {**os.environ, "AGENTOPS_STATE": uri}
     env.pop("AGENTOPS_FAULT", None)
     if fault:
         env["AGENTOPS_FAULT"] = fault
     return subprocess.Popen(
-        [sys.executable, "-c", SCRIPT.format(repo=REPO), str(root), str(timeout), str(slow)],
+        [sys.executable, "-c", SCRIPT.format(repo=REPO), str(root), str(timeout), str(gate or "")],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -90,23 +99,33 @@ def shared(tmp_path: Path, s3_state: str, monkeypatch: pytest.MonkeyPatch) -> tu
     return workspace(tmp_path / "ws", envs=("dev", "prd"), agents=2, datasets=1), s3_state
 
 
-def test_two_applies_at_once_one_waits_and_nothing_is_lost(shared: tuple[Path, str]) -> None:
+def test_two_applies_at_once_one_waits_and_nothing_is_lost(
+    shared: tuple[Path, str], tmp_path: Path
+) -> None:
     root, uri = shared
-    first = start(root, uri, timeout=60, slow=0.3)
-    assert first.stdout is not None and first.stdout.readline().strip() == "locked"
-    second = start(root, uri, timeout=60, slow=0.3)  # starts while the first holds the lock
+    gate = tmp_path / "gate"
+    first = start(root, uri, timeout=60, gate=gate)
+    assert first.stdout is not None and first.stdout.readline().startswith("locked")
+    second = start(root, uri, timeout=60, gate=gate)  # while the first holds the lock
+    time.sleep(1.5)  # the second is (most likely) waiting for the lock by now
+    opened = time.time()
+    gate.touch()
     assert finish(first)[0] == 0
-    assert finish(second)[0] == 0
+    code, out = finish(second)
+    assert code == 0, out
+    assert float(out.split()[2]) > opened  # it got the lock only after the first was done
     check_converged(root)
 
 
 def test_two_applies_at_once_without_waiting_one_is_told_who_holds_the_lock(
-    shared: tuple[Path, str],
+    shared: tuple[Path, str], tmp_path: Path
 ) -> None:
     root, uri = shared
-    first = start(root, uri, slow=0.3)
-    assert first.stdout is not None and first.stdout.readline().strip() == "locked"
+    gate = tmp_path / "gate"
+    first = start(root, uri, gate=gate)
+    assert first.stdout is not None and first.stdout.readline().startswith("locked")
     code, out = finish(start(root, uri))
+    gate.touch()
     assert code == 3
     assert f"locked by pid {first.pid}" in out and "'agentops apply'" in out
     assert finish(first)[0] == 0

@@ -234,7 +234,7 @@ def test_a_frozen_holder_loses_its_lease_and_cannot_write_when_it_wakes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("AGENTOPS_STATE_LEASE", "1")
+    monkeypatch.setenv("AGENTOPS_STATE_LEASE", "2")  # renewed every 0.7 s, even under load
     proc = holder(tmp_path, s3_state)
     assert proc.stdin is not None and proc.stdout is not None
     try:
