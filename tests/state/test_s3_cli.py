@@ -227,3 +227,28 @@ def test_a_corrupted_remote_state_stops_everything_and_is_left_as_it_is(
     body = client.get_object(Bucket=bucket, Key="team/workspace/state.json")["Body"].read()
     assert body == b"\x00garbage"
     assert "team/workspace/state.lock" not in keys(s3_env, s3_state)  # the lock was released
+
+
+def test_a_no_lock_plan_reports_interrupted_operations_and_leaves_them(
+    ws: Path, s3_state: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.state.model import PendingOp
+
+    assert run(ws, "--state", s3_state, "apply", "--auto-approve") == 0
+    store = open_store(parse_uri(s3_state, ws))
+    with store.lock("apply"):  # an apply that crashed after recording its operation
+        state = store.read()
+        op = PendingOp(
+            address="dataset.d-0[dev]",
+            kind="Dataset",
+            provider="local-store",
+            op="update",
+            token="agentops-" + "0" * 40,
+        )
+        store.append(state, {"type": "pending", "op": op.model_dump(mode="json")})
+    capsys.readouterr()
+    assert run(ws, "--state", s3_state, "plan", "--no-lock") == 0
+    out = capsys.readouterr().out
+    assert "1 interrupted or running operation(s) (dataset.d-0[dev])" in out
+    assert "the next locked plan or apply resolves them" in out
+    assert "dataset.d-0[dev]" in remote(s3_state, ws).pending  # type: ignore[attr-defined]
