@@ -24,8 +24,8 @@ from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
 from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
-from engine.state.local import LocalStateStore
 from engine.state.model import PendingOp, ResourceState, RunRecord, State, now_iso
+from engine.state.store import StateStore
 
 
 @dataclass
@@ -75,7 +75,7 @@ class Applier:
         run_inputs: Mapping[str, RunInputs],
         resource_providers: Mapping[str, ResourceProvider],
         job_providers: Mapping[str, JobProvider],
-        store: LocalStateStore,
+        store: StateStore,
         state: State,
         ctx: Context,
         parallelism: int = 4,

@@ -46,6 +46,13 @@ def _add_global(p: argparse.ArgumentParser, *, top: bool) -> None:
         help="workspace directory (default: the current directory)",
     )
     p.add_argument(
+        "--state",
+        metavar="URI",
+        default=default,
+        help="where the state lives: local (default), file://DIR or s3://bucket/prefix "
+        "(else AGENTOPS_STATE, else `state:` in agentops.yaml)",
+    )
+    p.add_argument(
         "--log-format",
         choices=["console", "json"],
         default=default,
@@ -87,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 1
     args.output = args.output or "text"
+    args.state = getattr(args, "state", None)
     args.workspace = Path(args.workspace or os.getcwd()).resolve()
     if args.no_color or os.environ.get("NO_COLOR"):
         os.environ["NO_COLOR"] = "1"

@@ -2,8 +2,10 @@
 
 AgentOpsError                  base: everything the CLI turns into a message, never a traceback
 ├── WorkspaceInvalid           the specs did not validate (carries the diagnostics)
-├── StateError                 the state file cannot be read or written
+├── StateError                 the state cannot be read or written (file or S3)
 │   ├── StateLocked            another process holds the lock (names the holder)
+│   ├── StateConflict          a compare-and-swap lost: someone else wrote the state first
+│   ├── StateMoved             this copy was retired by `state migrate` (says where it went)
 │   └── StalePlan              a saved plan no longer matches state or workspace
 ├── EvaluatorConfigError       an evaluator reference or its params are wrong (before scoring)
 ├── ProviderError              raised by providers at their boundary, never an SDK error
@@ -51,6 +53,18 @@ class StateError(AgentOpsError):
 
 class StateLocked(StateError):
     """The state lock is held by another process."""
+
+
+class StateConflict(StateError):
+    """A conditional write failed: the state changed under us, so nothing was overwritten."""
+
+
+class StateMoved(StateError):
+    """The state was migrated elsewhere; `to` is where it lives now."""
+
+    def __init__(self, message: str, *, to: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.to = to
 
 
 class StalePlan(StateError):

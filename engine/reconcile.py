@@ -4,7 +4,9 @@
               -> desired views + run inputs + observations -> planner.plan -> Plan
     Plan -> Applier (journalled state) -> compact state -> ApplyResult
 
-Everything here runs under the state lock; the planner itself stays pure.
+Everything that writes runs under the state lock; the planner itself stays pure. A
+read-only session (`plan --no-lock`, the watcher's look before it acts) takes no lock and
+writes nothing: pending operations are reported, not resolved.
 """
 
 from __future__ import annotations
@@ -36,14 +38,9 @@ from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.graph import DesiredGraph, GraphNode, build_graph
 from engine.spec.schema import RUN_KINDS
 from engine.spec.workspace import Workspace
-from engine.state.local import LocalStateStore
+from engine.state.backend import STATE_DIRNAME, state_dir, store_for
 from engine.state.model import State
-
-STATE_DIRNAME = ".agentops"
-
-
-def state_dir(root: Path) -> Path:
-    return root / STATE_DIRNAME
+from engine.state.store import StateStore
 
 
 @dataclass
@@ -52,10 +49,14 @@ class Session:
 
     ws: Workspace
     graph: DesiredGraph
-    store: LocalStateStore
+    store: StateStore
     state: State
     registry: Registry
     ctx: Context
+    #: False for a read-only session: no lock, nothing is written
+    locked: bool = True
+    #: this session wrote the first state (there was none when it started)
+    created: bool = False
     desired: dict[Address, Desired] = field(default_factory=dict)
     run_inputs: dict[Address, RunInputs] = field(default_factory=dict)
     providers: dict[Address, str] = field(default_factory=dict)
@@ -64,29 +65,55 @@ class Session:
 
 @contextmanager
 def open_session(
-    ws: Workspace, command: str, *, lock_timeout: float = 0.0, registry: Registry | None = None
+    ws: Workspace,
+    command: str,
+    *,
+    lock_timeout: float = 0.0,
+    registry: Registry | None = None,
+    store: StateStore | None = None,
+    lock: bool = True,
 ) -> Iterator[Session]:
-    store = LocalStateStore(state_dir(ws.root))
+    store = store or store_for(ws.root)
+    if not lock:
+        yield _session(ws, store, store.read(), registry, locked=False)
+        return
     with store.lock(command, lock_timeout):
         state = store.read()
-        if not store.path.exists():
+        created = state.serial == 0
+        if created:
             # Persist lineage and workspace id before anything is journalled: they are the
             # ownership tag of every resource, and a crash must not make us forget them.
             store.write(state)
-        graph = build_graph(ws)
-        reg = registry or Registry.default(state_dir(ws.root))
-        ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
-        session = Session(ws, graph, store, state, reg, ctx)
+        session = _session(ws, store, state, registry, locked=True)
+        session.created = created
         try:
             yield session
         finally:
-            # Writes cost what changed (journal lines); the snapshot is rewritten only
-            # once the journal has grown, so a 1-change apply on a big state stays cheap.
+            # Writes cost what changed (journal entries); the snapshot is rewritten only
+            # when the journal has grown, so a 1-change apply on a big state stays cheap.
             store.compact_if_needed(session.state)
+
+
+def _session(
+    ws: Workspace, store: StateStore, state: State, registry: Registry | None, *, locked: bool
+) -> Session:
+    if not locked and state.serial == 0:
+        state.lineage = ""  # no state yet: a plan saved now is for "the first state"
+    graph = build_graph(ws)
+    reg = registry or Registry.default(state_dir(ws.root))
+    ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
+    return Session(ws, graph, store, state, reg, ctx, locked=locked)
 
 
 def recover_pending(s: Session) -> list[str]:
     """Resolve operations a crash interrupted before anything is planned."""
+    if not s.locked:
+        if not s.state.pending:
+            return []
+        return [
+            f"{len(s.state.pending)} interrupted or running operation(s) "
+            f"({', '.join(sorted(s.state.pending))}): the next locked plan or apply resolves them"
+        ]
     notes = []
     dead = s.store.crashed_holder
     if dead:
@@ -178,12 +205,21 @@ def check_secrets(ws: Workspace, envs: Sequence[str]) -> None:
 
 def check_fresh(s: Session, saved: Plan) -> None:
     """`apply PLANFILE` applies exactly that plan, and only if nothing moved on."""
-    if saved.lineage != s.state.lineage:
+    if saved.lineage == "" and saved.prior_serial == 0:
+        # Planned (without the lock) before there was any state: only the run that creates
+        # the first state may apply it.
+        if not s.created:
+            raise StalePlan(
+                "the saved plan was made before the state existed, and another run has "
+                f"created it since (serial {s.state.serial})",
+                hint="run agentops plan --out again and review it",
+            )
+    elif saved.lineage != s.state.lineage:
         raise StalePlan(
             "the saved plan was made for a different state (lineage differs)",
             hint="run agentops plan again",
         )
-    if saved.prior_serial != s.state.serial:
+    elif saved.prior_serial != s.state.serial:
         raise StalePlan(
             f"the state moved on since the plan was made (serial {saved.prior_serial} → "
             f"{s.state.serial})",
@@ -250,4 +286,4 @@ def parse_targets(values: Sequence[str]) -> list[Address]:
     return out
 
 
-__all__ = ["ProviderError", "Any"]
+__all__ = ["STATE_DIRNAME", "Any", "ProviderError", "state_dir"]

@@ -14,11 +14,12 @@ from engine.providers.base import Context
 from engine.providers.registry import Registry
 from engine.reconcile import state_dir
 from engine.spec.workspace import Workspace
-from engine.state.local import LocalStateStore, describe_holder, pid_alive
+from engine.state.backend import store_for
+from engine.state.store import StateStore, describe_holder, pid_alive
 
 
-def collect_status(root: Path) -> dict[str, Any]:
-    store = LocalStateStore(state_dir(root))
+def collect_status(root: Path, store: StateStore | None = None) -> dict[str, Any]:
+    store = store or store_for(root)
     state = store.read()
     registry = Registry.default(state_dir(root))
     ctx = Context(
@@ -82,6 +83,7 @@ def collect_status(root: Path) -> dict[str, Any]:
         except (OSError, ValueError, AttributeError):
             watcher = None  # a report, not state: unreadable means unknown
     return {
+        "state": store.location,
         "serial": state.serial,
         "lineage": state.lineage,
         "resources": resources,
@@ -123,6 +125,8 @@ def render_status(info: dict[str, Any]) -> str:
             f"Interrupted operations (resolved by the next plan/apply): "
             f"{', '.join(info['pending'])}"
         )
+    if info.get("state", "local") != "local":
+        lines.append(f"\nState: {info['state']} (serial {info['serial']}).")
     if info["lock"]:
         lines.append(f"\nThe state is locked by {info['lock']}.")
     if info.get("watcher"):

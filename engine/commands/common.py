@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported lazily: `agentops --help` must not pay for pydantic
     from engine.spec.diagnostics import Diagnostic
     from engine.spec.workspace import Workspace
+    from engine.state.store import StateStore
 
 AddGlobal = Callable[[argparse.ArgumentParser], None]
 
@@ -42,3 +43,16 @@ def load_valid_workspace(root: Path) -> Workspace:
         print_diagnostics(ws.diagnostics)
         raise WorkspaceInvalid(ws.diagnostics)
     return ws
+
+
+def state_store(args: argparse.Namespace) -> StateStore:
+    """The StateStore the command line asks for (--state, AGENTOPS_STATE, agentops.yaml)."""
+    from engine.state.backend import store_for
+
+    return store_for(args.workspace, getattr(args, "state", None))
+
+
+def print_notes(store: StateStore) -> None:
+    """What the store wants a person to know (e.g. a bucket without versioning)."""
+    for note in dict.fromkeys(store.notes):
+        print(f"note: {note}", file=sys.stderr)

@@ -168,12 +168,11 @@ def _num(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _winner(root: Path, address: str) -> tuple[dict[str, Any], str]:
+def _winner(root: Path, address: str, state: str | None) -> tuple[dict[str, Any], str]:
     """The best variant of the newest successful run of `address`, and that run's id."""
-    from engine.reconcile import state_dir
-    from engine.state.local import LocalStateStore
+    from engine.state.backend import store_for
 
-    record = LocalStateStore(state_dir(root)).read().runs.get(address)
+    record = store_for(root, state).read().runs.get(address)
     if record is not None and record.status == "succeeded" and "best" in record.summary:
         recorded = dict(record.summary["best"])
         recorded["base_digest"] = record.summary.get("agent_digest")
@@ -214,7 +213,7 @@ def cmd_apply_best(args: argparse.Namespace) -> int:
         )
     spec = spec_.doc.spec
     address = f"experiment.{args.name}[{spec.environment}]"
-    best, run_id = _winner(args.workspace, address)
+    best, run_id = _winner(args.workspace, address, args.state)
     values = {k: v["value"] for k, v in best.get("values", {}).items()}
     agent = ws.agents[spec.agent]
     print(

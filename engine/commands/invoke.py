@@ -49,11 +49,11 @@ def _payload(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
+    from engine.commands.common import state_store
     from engine.providers.invocation import invoker_for
     from engine.reconcile import state_dir
-    from engine.state.local import LocalStateStore
 
-    state = LocalStateStore(state_dir(args.workspace)).read()
+    state = state_store(args).read()
     deployed = {a: r for a, r in state.resources.items() if a.startswith(f"agent.{args.agent}[")}
     if not deployed:
         raise UsageError(

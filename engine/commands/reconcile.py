@@ -1,4 +1,4 @@
-"""`agentops plan | apply | destroy | status | state unlock`."""
+"""`agentops plan | apply | destroy | status` (the `state` commands are in state.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.commands.common import AddGlobal, load_valid_workspace, print_diagnostics, use_color
+from engine.commands.common import (
+    AddGlobal,
+    load_valid_workspace,
+    print_diagnostics,
+    print_notes,
+    state_store,
+    use_color,
+)
 from engine.errors import UsageError
 
 
@@ -53,6 +60,12 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     _plan_flags(p)
     p.add_argument("--out", type=Path, help="save the plan for `apply PLANFILE`")
     p.add_argument(
+        "--no-lock",
+        action="store_true",
+        help="read-only: take no state lock and write nothing (a CI plan job); interrupted "
+        "operations are reported, not resolved; `apply PLANFILE` still refuses a stale plan",
+    )
+    p.add_argument(
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 with no changes, 2 with changes, 1 on error",
@@ -78,15 +91,6 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     p = sub.add_parser("status", help="what runs where, with health, and the last runs")
     add_global(p)
     p.set_defaults(handler=cmd_status)
-
-    p = sub.add_parser("state", help="state maintenance")
-    ssub = p.add_subparsers(dest="state_command", metavar="SUBCOMMAND", required=True)
-    u = ssub.add_parser("unlock", help="clear a lock left by a process that is gone")
-    add_global(u)
-    u.set_defaults(handler=cmd_state_unlock)
-    s = ssub.add_parser("show", help="print the state as JSON")
-    add_global(s)
-    s.set_defaults(handler=cmd_state_show)
 
 
 def _options(args: argparse.Namespace, *, destroy: bool = False) -> Any:
@@ -117,7 +121,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     ws = load_valid_workspace(args.workspace)
     _check_secrets(ws, planned_envs(ws, _options(args)))
-    with open_session(ws, "plan", lock_timeout=args.lock_timeout) as s:
+    store = state_store(args)
+    with open_session(
+        ws, "plan", lock_timeout=args.lock_timeout, store=store, lock=not args.no_lock
+    ) as s:
         observed = prepare(s)
         plan = make_plan(s, _options(args), observed)
     sys.stdout.write(_render(plan, args.output))
@@ -224,7 +231,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _check_secrets(ws, planned_envs(ws, _options(args)))
     else:
         _check_secrets(ws, sorted({Address.parse(c.address).env or "" for c in saved.changes}))
-    with open_session(ws, "apply", lock_timeout=args.lock_timeout) as s:
+    store = state_store(args)
+    with open_session(ws, "apply", lock_timeout=args.lock_timeout, store=store) as s:
         observed = prepare(s)
         if saved is not None:
             check_fresh(s, saved)
@@ -241,6 +249,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             print("Apply cancelled.", file=sys.stderr)
             return 1
         result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
+    print_notes(store)
     return _report(result, started)
 
 
@@ -249,7 +258,8 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     ws = load_valid_workspace(args.workspace)
-    with open_session(ws, "destroy", lock_timeout=args.lock_timeout) as s:
+    store = state_store(args)
+    with open_session(ws, "destroy", lock_timeout=args.lock_timeout, store=store) as s:
         observed = prepare(s, observe=False)
         plan = make_plan(s, _options(args, destroy=True), observed)
         sys.stdout.write(_render(plan, args.output))
@@ -259,43 +269,16 @@ def cmd_destroy(args: argparse.Namespace) -> int:
             print("Destroy cancelled.", file=sys.stderr)
             return 1
         result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
+    print_notes(store)
     return _report(result, started)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from engine.status import collect_status, render_status
 
-    info = collect_status(args.workspace)
+    info = collect_status(args.workspace, state_store(args))
     if args.output == "json":
         print(json.dumps(info, indent=2, sort_keys=True))
     else:
         sys.stdout.write(render_status(info))
-    return 0
-
-
-def cmd_state_unlock(args: argparse.Namespace) -> int:
-    from engine.reconcile import state_dir
-    from engine.state.local import LocalStateStore, describe_holder
-
-    store = LocalStateStore(state_dir(args.workspace))
-    holder = store.holder()
-    if not holder:
-        print("The state is not locked.")
-        return 0
-    info = store.force_unlock()
-    if info is None:
-        raise UsageError(
-            f"the lock is held by a live process: {describe_holder(holder)}",
-            hint="wait for it to finish; agentops never steals a live lock",
-        )
-    print(f"Released the lock left by {describe_holder(info)} (that process is gone).")
-    return 0
-
-
-def cmd_state_show(args: argparse.Namespace) -> int:
-    from engine.reconcile import state_dir
-    from engine.state.local import LocalStateStore
-
-    state = LocalStateStore(state_dir(args.workspace)).read()
-    print(json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True))
     return 0

@@ -85,7 +85,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     try:
         run(
             args.workspace,
-            WatchOptions(envs=tuple(args.env), prune=args.prune, parallelism=args.parallelism),
+            WatchOptions(
+                envs=tuple(args.env),
+                prune=args.prune,
+                parallelism=args.parallelism,
+                state=args.state,
+            ),
             Schedule(resync=args.resync, debounce=args.debounce / 1000),
             log=log,
             stop=stop,

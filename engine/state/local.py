@@ -9,7 +9,11 @@ Crash safety:
 - reading replays the journal over the snapshot; `compact()` folds it back into a snapshot.
 
 Locking: `state.lock` is held with `flock` (so a holder that dies never blocks anyone) and
-contains the holder (pid, host, command, since) so a waiting process can name it.
+contains the holder (pid, host, who, command, since) so a waiting process can name it.
+
+After `state migrate --to s3://...` the snapshot is renamed `state.json.migrated` and
+`state.moved` names where the state went: reading this store then fails, saying so, instead
+of starting a second history from scratch.
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from engine import faults
-from engine.errors import StateError, StateLocked
-from engine.state.model import STATE_VERSION, PendingOp, ResourceState, RunRecord, State, now_iso
+from engine.errors import StateError, StateLocked, StateMoved
+from engine.state.journal import apply_entry, decode_state, encode_state
+from engine.state.model import State
+from engine.state.store import describe_holder, held, holder_record, moved_hint, pid_alive
+
+__all__ = ["LocalStateStore", "apply_entry", "atomic_write", "describe_holder", "pid_alive"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -50,14 +56,19 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 class LocalStateStore:
-    def __init__(self, directory: Path) -> None:
+    """The default backend: a directory (`.agentops/` of the workspace)."""
+
+    def __init__(self, directory: Path, location: str = "local") -> None:
         self.dir = directory
+        self.location = location
         self.path = directory / "state.json"
         self.backup = directory / "state.json.bak"
         self.journal = directory / "state.journal"
         self.lock_path = directory / "state.lock"
+        self.moved = directory / "state.moved"
         self._lock_fd: int | None = None
         self._journal_fh: Any = None
+        self.notes: list[str] = []
         #: holder record left by a process that died while holding the lock (if any)
         self.crashed_holder: dict[str, Any] | None = None
 
@@ -70,28 +81,28 @@ class LocalStateStore:
 
     def _read_snapshot(self) -> State:
         if not self.path.exists():
+            self._refuse_if_moved()
             return State()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StateError(
-                f"cannot read {self.path}: {exc}",
-                hint=f"the previous snapshot is {self.backup}; inspect it before restoring",
-            ) from exc
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            version = data.get("version") if isinstance(data, dict) else None
-            raise StateError(
-                f"{self.path} has state version {version!r}; this agentops reads version "
-                f"{STATE_VERSION}",
-                hint="upgrade agentops, or restore a compatible state file",
-            )
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise StateError(f"cannot read {self.path}: {exc}") from exc
+        return decode_state(
+            data,
+            str(self.path),
+            restore_hint=f"the previous snapshot is {self.backup}; inspect it before restoring",
+        )
+
+    def _refuse_if_moved(self) -> None:
         try:
-            return State.model_validate(data)
-        except ValidationError as exc:
-            raise StateError(
-                f"{self.path} is not a valid state file: {exc.error_count()} problems",
-                hint=f"inspect it, or restore {self.backup}",
-            ) from exc
+            to = self.moved.read_text(encoding="utf-8").strip()
+        except OSError:
+            return
+        raise StateMoved(
+            f"the state of this workspace was migrated to {to}; {self.dir} no longer holds it",
+            to=to,
+            hint=moved_hint(to),
+        )
 
     def _journal_entries(self) -> Iterator[dict[str, Any]]:
         if not self.journal.exists():
@@ -111,13 +122,15 @@ class LocalStateStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         faults.point("state_write")
         state.serial += 1
-        data = json.dumps(state.model_dump(mode="json"), indent=1, sort_keys=True).encode()
+        data = encode_state(state)
         if self.path.exists():
             atomic_write(self.backup, self.path.read_bytes())
-        atomic_write(self.path, data + b"\n")
+        atomic_write(self.path, data)
         self._close_journal()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.moved)  # migrated back here: this copy is the state again
 
     #: fold the journal into a new snapshot once it holds this many entries
     COMPACT_AFTER = 256
@@ -151,14 +164,19 @@ class LocalStateStore:
             self._journal_fh.close()
             self._journal_fh = None
 
+    def mark_moved(self, to: str) -> None:
+        """Retire this copy after a migration: keep it as `state.json.migrated`."""
+        self._close_journal()
+        if self.path.exists():
+            atomic_write(self.dir / "state.json.migrated", self.path.read_bytes())
+            os.unlink(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.journal)  # folded into what was migrated
+        atomic_write(self.moved, (to + "\n").encode())
+
     # --- locking ----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def lock(self, command: str, timeout: float = 0.0) -> Iterator[None]:
-        self.acquire(command, timeout)
-        try:
-            yield
-        finally:
-            self.release()
+    def lock(self, command: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:
+        return held(self, command, timeout)
 
     def acquire(self, command: str, timeout: float = 0.0) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -177,14 +195,8 @@ class LocalStateStore:
                         hint="wait for it to finish, or pass --lock-timeout to wait longer",
                     ) from None
                 time.sleep(0.1)
-        info = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "command": command,
-            "since": now_iso(),
-        }
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        os.pwrite(fd, json.dumps(holder_record(command)).encode(), 0)
         self._lock_fd = fd
 
     def release(self) -> None:
@@ -232,49 +244,3 @@ class LocalStateStore:
         if info is not None:
             self.lock_path.write_text("")
         return info
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def describe_holder(info: dict[str, Any] | None) -> str:
-    if not info:
-        return "another process (no holder information)"
-    return (
-        f"pid {info.get('pid')} on {info.get('host')} "
-        f"('agentops {info.get('command')}', since {info.get('since')})"
-    )
-
-
-def apply_entry(state: State, entry: dict[str, Any]) -> None:
-    """Replay one journal entry onto a state (the same function builds and replays)."""
-    kind = entry["type"]
-    state.serial = max(state.serial, int(entry.get("serial", state.serial)))
-    if kind == "pending":
-        op = PendingOp.model_validate(entry["op"])
-        state.pending[op.address] = op
-    elif kind == "clear_pending":
-        state.pending.pop(entry["address"], None)
-    elif kind == "resource":
-        res = ResourceState.model_validate(entry["resource"])
-        state.resources[res.address] = res
-        state.pending.pop(res.address, None)
-    elif kind == "forget":
-        state.resources.pop(entry["address"], None)
-        state.pending.pop(entry["address"], None)
-    elif kind == "run":
-        run = RunRecord.model_validate(entry["run"])
-        state.runs[run.address] = run
-    elif kind == "forget_run":
-        state.runs.pop(entry["address"], None)
-    else:  # pragma: no cover - a journal from a newer agentops
-        raise StateError(f"unknown journal entry type '{kind}'", hint="upgrade agentops")

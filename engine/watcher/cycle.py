@@ -4,10 +4,17 @@ Pipeline role: the `Reconciler` the watch loop calls. Per cycle:
 
     load_workspace --invalid--> report every diagnostic; on resync, heal drift towards the
          |                      last valid snapshot (healing_only); nothing else happens
-       valid -> open_session (state lock, for this cycle only) -> prepare -> snapshot
+       valid -> read-only session (no lock) -> prepare -> snapshot
              -> lift back-offs whose digest changed -> observe_each (skips resources in
                 back-off) -> make_plan(retry_failed_runs=False) -> defer(back-off)
-             -> apply(should_stop) -> back-off bookkeeping -> watch.json
+             -> nothing to do: done, the lock was never taken
+             -> otherwise: locked session -> the plan, if the state did not move meanwhile
+                (else plan again under the lock) -> apply(should_stop) -> back-off
+                bookkeeping -> watch.json
+
+The lock is held only while the watcher acts, so with a shared (S3) state a CI apply or a
+person can run between two of its reconciles; two watchers never act at once (the lock),
+and one that finds the state moved on plans again instead of applying a stale plan.
 
 A failed gate or SLO is a recorded result, not an error: with `retry_failed_runs=False` it
 runs again only when its inputs change, so it gets no back-off. Everything that goes wrong
@@ -23,13 +30,15 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.applier import STOPPING, ApplyResult, Outcome
-from engine.errors import AgentOpsError, StateLocked, TemporaryError
+from engine.errors import AgentOpsError, StalePlan, StateLocked, TemporaryError
 from engine.planner.plan import Action, Change, Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanOptions
 from engine.providers.registry import Registry
-from engine.reconcile import Session, apply, make_plan, open_session, prepare
+from engine.reconcile import Session, apply, check_fresh, make_plan, open_session, prepare
 from engine.spec.diagnostics import Diagnostic
 from engine.spec.workspace import Workspace, load_workspace
+from engine.state.backend import store_for
+from engine.state.store import StateStore
 from engine.watcher import snapshot
 from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
@@ -52,6 +61,8 @@ class WatchOptions:
     envs: tuple[str, ...] = ()
     prune: bool = False
     parallelism: int = 4
+    #: the state URI (--state); None: AGENTOPS_STATE, agentops.yaml, or the local file
+    state: str | None = None
 
 
 class Cycle:
@@ -83,6 +94,13 @@ class Cycle:
         #: prints diagnostics for people (console logs); then the event only counts them
         self.show_diagnostics = show_diagnostics
         self.snapshot: snapshot.Snapshot | None = None
+        self._store: StateStore | None = None
+
+    @property
+    def store(self) -> StateStore:
+        if self._store is None:
+            self._store = store_for(self.root, self.options.state)
+        return self._store
 
     # --- the Reconciler protocol ------------------------------------------------------
     def reconcile(self, trigger: str, changed: Sequence[str]) -> float | None:
@@ -140,14 +158,16 @@ class Cycle:
         if not ws.ok:
             return self._invalid(ws, trigger, info)
         self.report.diagnostics = []
-        with open_session(ws, "watch", registry=self.registry) as s:
+
+        def look(s: Session) -> None:
             prepare(s, observe=False)
             try:
                 self.snapshot = snapshot.take(s, self.clock.wall())
                 self.report.last_valid = iso(self.snapshot.taken)
             except OSError as exc:  # a prompt file vanished since it validated: keep the old
                 self.log.warning("snapshot.kept", reason=str(exc))
-            return self._plan_and_apply(s, info, healing=False)
+
+        return self._reconcile(ws, info, healing=False, look=look, act=_prepare_only)
 
     def _invalid(self, ws: Workspace, trigger: str, info: dict[str, object]) -> str:
         lines = [d.format() for d in ws.diagnostics]
@@ -165,12 +185,54 @@ class Cycle:
             return "invalid"
         info["kept"] = f"last valid desired state of {iso(self.snapshot.taken)}"
         if trigger in ("resync", "retry"):
-            with open_session(self.snapshot.ws, "watch", registry=self.registry) as s:
-                snapshot.restore(s, self.snapshot)
-                self._plan_and_apply(s, info, healing=True)
+            snap = self.snapshot
+
+            def restore(s: Session) -> None:
+                snapshot.restore(s, snap)
+
+            self._reconcile(snap.ws, info, healing=True, look=restore, act=restore)
         return "invalid"
 
-    def _plan_and_apply(self, s: Session, info: dict[str, object], *, healing: bool) -> str:
+    def _reconcile(
+        self,
+        ws: Workspace,
+        info: dict[str, object],
+        *,
+        healing: bool,
+        look: Callable[[Session], None],
+        act: Callable[[Session], None],
+    ) -> str:
+        """Plan without the lock; take it only if there is something to do."""
+        with open_session(ws, "watch", registry=self.registry, store=self.store, lock=False) as s:
+            look(s)
+            plan, held_back = self._plan(s, info, healing=healing)
+            if not plan.has_changes and not s.state.pending:
+                self._converged(plan, held_back, ApplyResult())
+                return "ok"
+        with open_session(ws, "watch", registry=self.registry, store=self.store) as s:
+            act(s)
+            try:
+                check_fresh(s, plan)
+            except StalePlan:  # someone else acted in between: plan again, under the lock
+                plan, held_back = self._plan(s, info, healing=healing)
+            if not plan.has_changes:
+                self._converged(plan, held_back, ApplyResult())
+                return "ok"
+            result = apply(
+                s,
+                plan,
+                parallelism=self.options.parallelism,
+                on_event=self._on_event,
+                should_stop=self.stop,
+            )
+            outcome = self._record(s, plan, result, held_back, info)
+        for note in self.store.notes:  # e.g. a bucket without versioning: said once
+            self.log.warning("state.note", note=note)
+        self.store.notes.clear()
+        return outcome
+
+    def _plan(self, s: Session, info: dict[str, object], *, healing: bool) -> tuple[Plan, set[str]]:
+        """The plan of this cycle, and the addresses held back (in back-off, or failing)."""
         now = self.clock.monotonic()
         digests: dict[str, str | None] = {str(a): d.digest for a, d in s.desired.items()}
         digests.update({str(a): r.digest for a, r in s.run_inputs.items()})
@@ -193,17 +255,7 @@ class Cycle:
             if held:
                 info["held"] = held
         info["changes"] = {k: v for k, v in plan.counts().items() if v and k != "no-op"} or 0
-        if not plan.has_changes:
-            self._converged(plan, waiting | set(failed), ApplyResult())
-            return "ok"
-        result = apply(
-            s,
-            plan,
-            parallelism=self.options.parallelism,
-            on_event=self._on_event,
-            should_stop=self.stop,
-        )
-        return self._record(s, plan, result, waiting | set(failed), info)
+        return plan, waiting | set(failed)
 
     def _plan_options(self, s: Session, info: dict[str, object], healing: bool) -> PlanOptions:
         prune = self.options.prune and not healing
@@ -290,6 +342,11 @@ class Cycle:
     def _rel(self, path: str) -> str:
         p = Path(path)
         return str(p.relative_to(self.root)) if p.is_relative_to(self.root) else path
+
+
+def _prepare_only(s: Session) -> None:
+    """What the locked session of a valid workspace needs before it acts (no observing)."""
+    prepare(s, observe=False)
 
 
 def _recorded_result(s: Session, change: Change) -> bool:

@@ -93,8 +93,10 @@ def test_plan_workflow_runs_on_pull_requests_and_comments_the_plan() -> None:
     }
     runs = " ".join(s.get("run", "") for s in steps(flow))
     assert "agentops validate" in runs
-    assert "agentops plan --output markdown --detailed-exitcode" in runs
+    assert "agentops plan --no-lock --output markdown --detailed-exitcode" in runs
     assert "agentops apply" not in runs
+    assert "aws s3" not in runs  # the state backend reads the state; no copying by hand
+    assert job["env"]["AGENTOPS_STATE"].startswith("s3://${{ vars.AGENTOPS_STATE_BUCKET }}/")
     creds = next(s for s in steps(flow) if "configure-aws-credentials" in s.get("uses", ""))
     assert "role-to-assume" in creds["with"] and "aws-access-key-id" not in creds["with"]
     assert any("github-script" in s.get("uses", "") for s in steps(flow))
@@ -107,15 +109,20 @@ def test_apply_workflow_runs_on_main_only_with_oidc() -> None:
     flow = workflow("apply.yml")
     assert flow["on"] == {"push": {"branches": ["main"]}}
     assert flow["permissions"] == {}
-    (job,) = flow["jobs"].values()
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert flow["concurrency"]["cancel-in-progress"] is False
-    runs = " ".join(s.get("run", "") for s in steps(flow))
-    assert "agentops apply --auto-approve" in runs
-    creds = next(s for s in steps(flow) if "configure-aws-credentials" in s.get("uses", ""))
-    assert "role-to-assume" in creds["with"] and "aws-secret-access-key" not in creds["with"]
-    store = next(s for s in steps(flow) if s.get("name") == "Store the state")
-    assert store["if"] == "always()"
+    assert flow["env"]["AGENTOPS_STATE"].startswith("s3://${{ vars.AGENTOPS_STATE_BUCKET }}/")
+    plan, apply = flow["jobs"]["plan"], flow["jobs"]["apply"]
+    assert apply["needs"] == "plan" and apply["environment"] == "production"
+    for job, role in ((plan, "AGENTOPS_PLAN_ROLE_ARN"), (apply, "AGENTOPS_APPLY_ROLE_ARN")):
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        creds = next(s for s in job["steps"] if "configure-aws-credentials" in s.get("uses", ""))
+        assert creds["with"]["role-to-assume"] == "${{ vars." + role + " }}"
+        assert "aws-secret-access-key" not in creds["with"]
+    plan_runs = " ".join(s.get("run", "") for s in plan["steps"])
+    apply_runs = " ".join(s.get("run", "") for s in apply["steps"])
+    assert "agentops plan --no-lock" in plan_runs and "--out plan.json" in plan_runs
+    assert "agentops apply plan.json --lock-timeout" in apply_runs
+    assert "aws s3" not in plan_runs + apply_runs  # no state copied by hand
 
 
 def test_no_workflow_uses_long_lived_keys_or_write_all() -> None:

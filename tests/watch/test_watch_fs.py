@@ -120,7 +120,12 @@ def test_a_killed_local_agent_is_healed_at_the_next_resync(tmp_path: Path) -> No
             healed_in = time.monotonic() - killed_at
             print(f"killed -> healed in {healed_in:.2f}s")
             assert pid_alive(new)
-            heal = [e for e in w.events("action") if e["address"] == address][-1]
+            # The state is written before the action is logged: wait for the log line too.
+            heal = wait_for(
+                lambda: [e for e in w.events("action") if e["address"] == address][1:],
+                timeout=10,
+                what="the heal to be logged",
+            )[-1]
             assert heal["reasons"] == ["drifted: deleted outside agentops"]
             assert healed_in < 1.1 + 10  # the resync (<= 1.1 s) plus an agent start
             assert w.stop() == 0
