@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.applier import Applier, ApplyResult, EventSink
 from engine.errors import ProviderError, StalePlan, UsageError
+from engine.heap import SessionHeap
 from engine.planner.plan import Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
 from engine.providers.base import (
@@ -59,6 +60,8 @@ class Session:
     run_inputs: dict[Address, RunInputs] = field(default_factory=dict)
     providers: dict[Address, str] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
+    #: what each stage built lives until the session ends: kept out of GC scans (engine.heap)
+    heap: SessionHeap = field(default_factory=SessionHeap)
 
 
 @contextmanager
@@ -76,12 +79,16 @@ def open_session(
         reg = registry or Registry.default(state_dir(ws.root))
         ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
         session = Session(ws, graph, store, state, reg, ctx)
+        session.heap.keep()
         try:
             yield session
         finally:
-            # Writes cost what changed (journal lines); the snapshot is rewritten only
-            # once the journal has grown, so a 1-change apply on a big state stays cheap.
-            store.compact_if_needed(session.state)
+            try:
+                # Writes cost what changed (journal lines); the snapshot is rewritten only
+                # once the journal has grown, so a 1-change apply on a big state stays cheap.
+                store.compact_if_needed(session.state)
+            finally:
+                session.heap.release()
 
 
 def recover_pending(s: Session) -> list[str]:
@@ -132,6 +139,7 @@ def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
             except UsageError:
                 continue
             observed[address] = provider.observe(res, s.ctx)
+    s.heap.keep()
     return observed
 
 
@@ -153,6 +161,7 @@ def make_plan(s: Session, opts: PlanOptions, observed: dict[str, Observed]) -> P
     opts = PlanOptions(**{**opts.__dict__, "workspace_digest": workspace_digest(s)})
     p = plan(inp, opts)
     p.warnings[:0] = s.recovered
+    s.heap.keep()
     return p
 
 

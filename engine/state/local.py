@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from engine import faults
 from engine.errors import StateError, StateLocked
+from engine.heap import paused
 from engine.state.model import STATE_VERSION, PendingOp, ResourceState, RunRecord, State, now_iso
 
 
@@ -63,9 +64,11 @@ class LocalStateStore:
 
     # --- reading ----------------------------------------------------------------------
     def read(self) -> State:
-        state = self._read_snapshot()
-        for entry in self._journal_entries():
-            apply_entry(state, entry)
+        # many small objects and no garbage cycles: see engine.heap
+        with paused():
+            state = self._read_snapshot()
+            for entry in self._journal_entries():
+                apply_entry(state, entry)
         return state
 
     def _read_snapshot(self) -> State:
@@ -111,7 +114,8 @@ class LocalStateStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         faults.point("state_write")
         state.serial += 1
-        data = json.dumps(state.model_dump(mode="json"), indent=1, sort_keys=True).encode()
+        with paused():
+            data = json.dumps(state.model_dump(mode="json"), indent=1, sort_keys=True).encode()
         if self.path.exists():
             atomic_write(self.backup, self.path.read_bytes())
         atomic_write(self.path, data + b"\n")
