@@ -11,7 +11,6 @@ passed for exactly its digest in this apply.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -96,13 +95,14 @@ class Applier:
         #: polled before starting each action: a stopping watcher lets running actions
         #: finish (their state is journalled) and starts nothing new
         self.should_stop = should_stop
-        self._lock = threading.Lock()
+        #: the store's lock orders journal lines and the state they are applied to
+        self._lock = store.mutex
         self.outcomes: dict[str, Outcome] = {}
 
     # --- state, serialised ------------------------------------------------------------
     def _journal(self, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self.store.append(self.state, entry)
+        # not under self._lock: concurrent appends share their fsyncs (group commit)
+        self.store.append(self.state, entry)
 
     def output_of(self, address: str) -> Mapping[str, Any] | None:
         with self._lock:
