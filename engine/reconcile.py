@@ -68,27 +68,33 @@ class Session:
 def open_session(
     ws: Workspace, command: str, *, lock_timeout: float = 0.0, registry: Registry | None = None
 ) -> Iterator[Session]:
-    store = LocalStateStore(state_dir(ws.root))
-    with store.lock(command, lock_timeout):
-        state = store.read()
-        if not store.path.exists():
-            # Persist lineage and workspace id before anything is journalled: they are the
-            # ownership tag of every resource, and a crash must not make us forget them.
-            store.write(state)
-        graph = build_graph(ws)
-        reg = registry or Registry.default(state_dir(ws.root))
-        ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
-        session = Session(ws, graph, store, state, reg, ctx)
-        session.heap.keep()
-        try:
-            yield session
-        finally:
+    heap = SessionHeap()
+    heap.keep()  # the workspace, loaded by the caller, lives as long as the session
+    try:
+        store = LocalStateStore(state_dir(ws.root))
+        with store.lock(command, lock_timeout):
+            state = store.read()
+            heap.keep()
+            if not store.path.exists():
+                # Persist lineage and workspace id before anything is journalled: they are
+                # the ownership tag of every resource, and a crash must not make us forget
+                # them.
+                store.write(state)
+            graph = build_graph(ws)
+            reg = registry or Registry.default(state_dir(ws.root))
+            ctx = Context(
+                workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id
+            )
+            session = Session(ws, graph, store, state, reg, ctx, heap=heap)
+            heap.keep()
             try:
+                yield session
+            finally:
                 # Writes cost what changed (journal lines); the snapshot is rewritten only
                 # once the journal has grown, so a 1-change apply on a big state stays cheap.
                 store.compact_if_needed(session.state)
-            finally:
-                session.heap.release()
+    finally:
+        heap.release()
 
 
 def recover_pending(s: Session) -> list[str]:
