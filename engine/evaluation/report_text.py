@@ -77,9 +77,11 @@ def headline(run: EvalRun) -> str:
 # --- terminal ---------------------------------------------------------------------------
 def variants_table(run: EvalRun) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     metric = run.objective["metric"] if run.objective else None
-    table = Table(title=headline(run), title_justify="left", show_lines=False)
+    # Text, not markup: `experiment.hpo[dev]` would lose its `[dev]` as a style tag
+    table = Table(title=Text(headline(run)), title_justify="left", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("variant")
     for e in run.evaluators:
@@ -127,9 +129,11 @@ def check_cells(c: Check) -> tuple[str, str, str, str]:
 
 def renderables(run: EvalRun) -> list[object]:
     """What the terminal shows after a run: the variants table, the gate checks, the files."""
+    from rich.text import Text
+
     out: list[object] = [variants_table(run)]
     if run.ranking is not None:
-        out.append(verdict_line(run))
+        out.append(Text(verdict_line(run)))
     if run.gate is not None:
         out.append(gate_table(run))
     out.extend(f"report: {path}" for path in run.reports.values())

@@ -182,7 +182,14 @@ def test_reports_and_state_say_inconclusive() -> None:
     html = render_html(run)
     assert "<span class='badge inconclusive'>inconclusive</span>" in html
     assert "class='best'" not in html and "exact tie" in html
-    assert any("Inconclusive" in str(r) for r in renderables(run))
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    for item in renderables(run):
+        console.print(item)
+    shown = console.export_text()
+    assert "experiment.hpo[dev]: 2 variant(s)" in shown  # not eaten as rich markup
+    assert "Inconclusive: no variant is better than all others on facts" in shown
     summary = summarize(run)
     assert summary["verdict"] == "inconclusive" and summary["decided_by"] is None
     assert "best" not in summary and summary["leader"]["variant"] == run.leader.name
