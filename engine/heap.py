@@ -45,9 +45,14 @@ class SessionHeap:
     Inert when something else froze objects before the session started (an embedding
     application that manages the permanent generation itself is left alone)."""
 
-    def __init__(self) -> None:
-        self.active = gc.get_freeze_count() == 0
+    def __init__(self, *, active: bool = True) -> None:
+        self.active = active and gc.get_freeze_count() == 0
         self._kept = False
+
+    @classmethod
+    def inert(cls) -> SessionHeap:
+        """A heap that never freezes anything (for a session nobody will release)."""
+        return cls(active=False)
 
     def keep(self) -> None:
         if self.active:

@@ -61,7 +61,7 @@ class Session:
     providers: dict[Address, str] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
     #: what each stage built lives until the session ends: kept out of GC scans (engine.heap)
-    heap: SessionHeap = field(default_factory=SessionHeap)
+    heap: SessionHeap = field(default_factory=SessionHeap.inert)
 
 
 @contextmanager
