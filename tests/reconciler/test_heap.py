@@ -30,11 +30,11 @@ def test_a_session_freezes_while_open_and_gives_everything_back(tmp_path: Path) 
 def test_a_heap_leaves_a_permanent_generation_it_did_not_make_alone() -> None:
     gc.freeze()  # an embedding application's own
     try:
-        frozen = gc.get_freeze_count()
         heap = SessionHeap()
         heap.keep()
         heap.release()
-        assert gc.get_freeze_count() == frozen and not heap.active
+        # still frozen (the count itself may drop: frozen objects are freed by refcount)
+        assert not heap.active and gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
