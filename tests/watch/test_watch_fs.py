@@ -120,7 +120,11 @@ def test_a_killed_local_agent_is_healed_at_the_next_resync(tmp_path: Path) -> No
             healed_in = time.monotonic() - killed_at
             print(f"killed -> healed in {healed_in:.2f}s")
             assert pid_alive(new)
-            heal = [e for e in w.events("action") if e["address"] == address][-1]
+            # the new pid is in the state journal a moment before the action is logged
+            heal = wait_for(
+                lambda: [e for e in w.events("action") if e["address"] == address][1:],
+                what="the heal's action event",
+            )[-1]
             assert heal["reasons"] == ["drifted: deleted outside agentops"]
             assert healed_in < 1.1 + 10  # the resync (<= 1.1 s) plus an agent start
             assert w.stop() == 0
