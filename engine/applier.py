@@ -3,6 +3,9 @@
 Independent changes run in parallel (`parallelism`); state is journalled after every
 completed action (and a pending operation with a deterministic idempotency token is
 recorded before every create/update/delete, so a crash can be resolved next time).
+Scheduling is event-driven: each change counts the dependencies it still waits for and
+becomes ready (in plan order) when the last one finishes, so an apply of N changes with E
+dependencies costs O((N + E) log N) however long its chains are.
 Dependents of a failed change are skipped as "upstream failed" and only the root error is
 reported; everything else goes on. A BLOCKED change proceeds only if the gate it waits for
 passed for exactly its digest in this apply.
@@ -11,7 +14,7 @@ passed for exactly its digest in this apply.
 from __future__ import annotations
 
 import hashlib
-import threading
+import heapq
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -96,13 +99,18 @@ class Applier:
         #: polled before starting each action: a stopping watcher lets running actions
         #: finish (their state is journalled) and starts nothing new
         self.should_stop = should_stop
-        self._lock = threading.Lock()
+        #: the store's lock orders journal lines and the state they are applied to
+        self._lock = store.mutex
         self.outcomes: dict[str, Outcome] = {}
+        #: address -> changes that wait for it (filled by `run`)
+        self._waiters: dict[str, list[int]] = {}
+        self._waiting: list[int] = []
+        self._ready_heap: list[int] = []
 
     # --- state, serialised ------------------------------------------------------------
     def _journal(self, entry: dict[str, Any]) -> None:
-        with self._lock:
-            self.store.append(self.state, entry)
+        # not under self._lock: concurrent appends share their fsyncs (group commit)
+        self.store.append(self.state, entry)
 
     def output_of(self, address: str) -> Mapping[str, Any] | None:
         with self._lock:
@@ -113,11 +121,11 @@ class Applier:
     def run(self) -> ApplyResult:
         self.ctx.outputs = self.output_of
         changes = {c.address: c for c in self.plan.changes}
-        todo = [c for c in self.plan.changes]
+        self._index(changes)
         running: dict[Future[Outcome], Change] = {}
         with ThreadPoolExecutor(max_workers=self.parallelism) as pool:
             try:
-                self._schedule(pool, todo, running, changes)
+                self._schedule(pool, running, changes)
             except BaseException:
                 # Ctrl-C reaches only this thread; leaving the `with` waits for the workers,
                 # so tell their runs to stop and tear down instead of finishing first.
@@ -125,30 +133,48 @@ class Applier:
                 raise
         return ApplyResult([self.outcomes[c.address] for c in self.plan.changes])
 
+    @staticmethod
+    def _waits_for(change: Change, changes: Mapping[str, Change]) -> list[str]:
+        """What `change` waits for in this plan, in order (a dependency outside it is done)."""
+        waits = list(change.depends_on)
+        if change.action is Action.BLOCKED and change.blocked_by:
+            waits.append(change.blocked_by)
+        return [d for d in dict.fromkeys(waits) if d in changes]
+
+    def _index(self, changes: Mapping[str, Change]) -> None:
+        """Count each change's unfinished dependencies; the ones with none are ready."""
+        self._waiters = {}
+        self._waiting = []
+        self._ready_heap = []
+        for i, change in enumerate(self.plan.changes):
+            waits = self._waits_for(change, changes)
+            self._waiting.append(len(waits))
+            for dep in waits:
+                self._waiters.setdefault(dep, []).append(i)
+            if not waits:
+                self._ready_heap.append(i)
+        heapq.heapify(self._ready_heap)
+
     def _schedule(
         self,
         pool: ThreadPoolExecutor,
-        todo: list[Change],
         running: dict[Future[Outcome], Change],
         changes: Mapping[str, Change],
     ) -> None:
-        while todo or running:
-            progressed = False
-            for change in list(todo):
-                if len(running) >= self.parallelism:
-                    break
+        ready = self._ready_heap
+        while True:
+            # Start what is ready, in plan order, while there is room. No-ops and skips take
+            # no worker, but like the rest they wait for a free slot (a stable event order).
+            while ready and len(running) < self.parallelism:
+                change = self.plan.changes[heapq.heappop(ready)]
+                # A stopping watcher skips each change as it becomes ready: the verdict is
+                # the same as skipping it at once, and running ones finish meanwhile.
                 if change.action is not Action.NOOP and self.should_stop():
-                    todo.remove(change)
-                    progressed = True
                     self._finish(
                         change, Outcome(change.address, change.action, "skipped", STOPPING)
                     )
                     continue
                 verdict = self._ready(change, changes)
-                if verdict == "wait":
-                    continue
-                todo.remove(change)
-                progressed = True
                 if verdict != "go":
                     self._finish(change, Outcome(change.address, change.action, "skipped", verdict))
                 elif change.action is Action.NOOP:
@@ -156,34 +182,30 @@ class Applier:
                 else:
                     self.on_event("start", change, None)
                     running[pool.submit(self._execute, change)] = change
-            if running and (not progressed or len(running) >= self.parallelism):
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for fut in done:
-                    self._finish(running[fut], fut.result())
-                    del running[fut]
-            elif not running and not progressed and todo:
-                for change in todo:  # waits on something outside the plan: report it
-                    self._finish(
-                        change,
-                        Outcome(change.address, change.action, "skipped", "dependency not in plan"),
-                    )
-                todo.clear()
+            if not running:
+                break
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                self._finish(running.pop(fut), fut.result())
+        for change in self.plan.changes:  # waits on something that never finishes (a cycle)
+            if change.address not in self.outcomes:
+                self._finish(
+                    change,
+                    Outcome(change.address, change.action, "skipped", "dependency not in plan"),
+                )
 
     def _finish(self, change: Change, outcome: Outcome) -> None:
         self.outcomes[change.address] = outcome
         self.on_event("finish", change, outcome)
+        for i in self._waiters.get(change.address, ()):
+            self._waiting[i] -= 1
+            if self._waiting[i] == 0:
+                heapq.heappush(self._ready_heap, i)
 
     def _ready(self, change: Change, changes: Mapping[str, Change]) -> str:
-        """'go', 'wait', or the reason to skip."""
-        waits = list(change.depends_on)
-        if change.action is Action.BLOCKED and change.blocked_by:
-            waits.append(change.blocked_by)
-        for dep in waits:
-            if dep not in changes:
-                continue
-            done = self.outcomes.get(dep)
-            if done is None:
-                return "wait"
+        """'go', or the reason to skip; called once everything it waits for has finished."""
+        for dep in self._waits_for(change, changes):
+            done = self.outcomes[dep]
             if done.status != "ok":
                 root = (
                     done.message

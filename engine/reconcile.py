@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.applier import Applier, ApplyResult, EventSink
 from engine.errors import ProviderError, StalePlan, UsageError, WorkspaceInvalid
+from engine.heap import SessionHeap
 from engine.planner.plan import Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
 from engine.providers.base import (
@@ -61,6 +62,8 @@ class Session:
     run_inputs: dict[Address, RunInputs] = field(default_factory=dict)
     providers: dict[Address, str] = field(default_factory=dict)
     recovered: list[str] = field(default_factory=list)
+    #: what each stage built lives until the session ends: kept out of GC scans (engine.heap)
+    heap: SessionHeap = field(default_factory=SessionHeap.inert)
 
 
 @contextmanager
@@ -74,35 +77,51 @@ def open_session(
     lock: bool = True,
 ) -> Iterator[Session]:
     store = store or store_for(ws.root)
-    if not lock:
-        yield _session(ws, store, store.read(), registry, locked=False)
-        return
-    with store.lock(command, lock_timeout):
-        state = store.read()
-        created = state.serial == 0
-        if created:
-            # Persist lineage and workspace id before anything is journalled: they are the
-            # ownership tag of every resource, and a crash must not make us forget them.
-            store.write(state)
-        session = _session(ws, store, state, registry, locked=True)
-        session.created = created
-        try:
+    heap = SessionHeap()
+    heap.keep()  # the workspace, loaded by the caller, lives as long as the session
+    try:
+        if not lock:
+            session = _session(ws, store, store.read(), registry, locked=False, heap=heap)
+            heap.keep()
             yield session
-        finally:
-            # Writes cost what changed (journal entries); the snapshot is rewritten only
-            # when the journal has grown, so a 1-change apply on a big state stays cheap.
-            store.compact_if_needed(session.state)
+            return
+        with store.lock(command, lock_timeout):
+            state = store.read()
+            heap.keep()
+            created = state.serial == 0
+            if created:
+                # Persist lineage and workspace id before anything is journalled: they are
+                # the ownership tag of every resource, and a crash must not make us forget
+                # them.
+                store.write(state)
+            session = _session(ws, store, state, registry, locked=True, heap=heap)
+            session.created = created
+            heap.keep()
+            try:
+                yield session
+            finally:
+                # Writes cost what changed (journal entries); the snapshot is rewritten only
+                # when the journal has grown, so a 1-change apply on a big state stays cheap.
+                store.compact_if_needed(session.state)
+    finally:
+        heap.release()
 
 
 def _session(
-    ws: Workspace, store: StateStore, state: State, registry: Registry | None, *, locked: bool
+    ws: Workspace,
+    store: StateStore,
+    state: State,
+    registry: Registry | None,
+    *,
+    locked: bool,
+    heap: SessionHeap,
 ) -> Session:
     if not locked and state.serial == 0:
         state.lineage = ""  # no state yet: a plan saved now is for "the first state"
     graph = build_graph(ws)
     reg = registry or Registry.default(state_dir(ws.root))
     ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
-    return Session(ws, graph, store, state, reg, ctx, locked=locked)
+    return Session(ws, graph, store, state, reg, ctx, locked=locked, heap=heap)
 
 
 def recover_pending(s: Session) -> list[str]:
@@ -160,6 +179,7 @@ def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
             except UsageError:
                 continue
             observed[address] = provider.observe(res, s.ctx)
+    s.heap.keep()
     return observed
 
 
@@ -181,6 +201,7 @@ def make_plan(s: Session, opts: PlanOptions, observed: dict[str, Observed]) -> P
     opts = PlanOptions(**{**opts.__dict__, "workspace_digest": workspace_digest(s)})
     p = plan(inp, opts)
     p.warnings[:0] = s.recovered
+    s.heap.keep()
     return p
 
 

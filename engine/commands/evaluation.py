@@ -15,6 +15,7 @@ from engine.commands.common import AddGlobal, load_valid_workspace
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
+    from engine.evaluation.run import EvalRun
     from engine.providers.local.evalstore import EvalStore
     from engine.providers.local.store import LocalStore
 
@@ -50,6 +51,12 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     )
     b.add_argument("name", metavar="NAME", help="the Experiment's name, e.g. hpo")
     b.add_argument("--write", action="store_true", help="write the change to the spec file")
+    b.add_argument(
+        "--force",
+        action="store_true",
+        help="take the first variant even when the run is inconclusive (no variant was "
+        "better than the others beyond the spread)",
+    )
     add_global(b)
     b.set_defaults(handler=cmd_apply_best)
 
@@ -169,33 +176,63 @@ def _num(value: object) -> str:
 
 
 def _winner(root: Path, address: str, state: str | None) -> tuple[dict[str, Any], str]:
-    """The best variant of the newest successful run of `address`, and that run's id."""
+    """The first variant of the newest successful run of `address`, that run's id, and its
+    verdict (`verdict`: best | inconclusive | unknown, `why`: the ranking's sentence)."""
     from engine.state.backend import store_for
 
     record = store_for(root, state).read().runs.get(address)
-    if record is not None and record.status == "succeeded" and "best" in record.summary:
-        recorded = dict(record.summary["best"])
-        recorded["base_digest"] = record.summary.get("agent_digest")
-        return recorded, str(record.summary.get("run_id", "?"))
-    run_id = _eval_store(root).find(address, succeeded=True)
-    if run_id is None:
+    summary = record.summary if record is not None and record.status == "succeeded" else {}
+    first = summary.get("best") or summary.get("leader")
+    if isinstance(first, dict):
+        recorded = {**first, "base_digest": summary.get("agent_digest")}
+        run_id = str(summary.get("run_id", "?"))
+        if "verdict" in summary:
+            return {**recorded, "verdict": summary["verdict"], "why": summary.get("why")}, run_id
+        # recorded before experiments had verdicts: judge its cases, kept in the store
+        stored = _stored_run(root, run_id)
+        if stored is not None:
+            return _first_of(stored), run_id
+        why = (
+            f"run {run_id} was recorded before experiments had verdicts and its cases are not "
+            "in the store, so nothing checked that it beats the other variants"
+        )
+        return {**recorded, "verdict": "unknown", "why": why}, run_id
+    found = _eval_store(root).find(address, succeeded=True)
+    if found is None:
         why = f"its last run failed: {record.message}" if record is not None else "it never ran"
         raise UsageError(
             f"{address} has no successful run to take the winner from ({why})",
             hint="run `agentops apply` (or `agentops apply --target " + address + "`) first",
         )
-    run = _eval_store(root).load(run_id)
-    best = run.best
-    if best is None:
-        raise UsageError(f"{address}: run {run_id} has no ranked variant")
+    return _first_of(_eval_store(root).load(found)), found
+
+
+def _stored_run(root: Path, run_id: str) -> EvalRun | None:
+    from engine.providers.local.evalstore import EvalStore
+    from engine.providers.local.store import LocalStore
+    from engine.reconcile import state_dir
+
+    path = state_dir(root) / "store.sqlite"
+    if not path.is_file():
+        return None
+    store = EvalStore(LocalStore(path))
+    return store.load(run_id) if store.find(run_id) == run_id else None
+
+
+def _first_of(run: EvalRun) -> dict[str, Any]:
+    leader = run.leader
+    if leader is None:
+        raise UsageError(f"{run.address}: run {run.run_id} has no ranked variant")
     return {
-        "variant": best.name,
-        "label": best.label,
-        "metric": best.metric,
-        "values": {k: dict(v) for k, v in best.values.items()},
-        "agent_digest": best.agent_digest,
+        "variant": leader.name,
+        "label": leader.label,
+        "metric": leader.metric,
+        "values": {k: dict(v) for k, v in leader.values.items()},
+        "agent_digest": leader.agent_digest,
         "base_digest": run.agent_digest,
-    }, run_id
+        "verdict": run.ranking.verdict if run.ranking is not None else "best",
+        "why": run.ranking.message() if run.ranking is not None else None,
+    }
 
 
 def cmd_apply_best(args: argparse.Namespace) -> int:
@@ -216,11 +253,35 @@ def cmd_apply_best(args: argparse.Namespace) -> int:
     best, run_id = _winner(args.workspace, address, args.state)
     values = {k: v["value"] for k, v in best.get("values", {}).items()}
     agent = ws.agents[spec.agent]
-    print(
-        f"{address}: best variant {best['variant']} ({best['label']}) of run {run_id}, "
-        f"{spec.objective.metric} = {_num(best.get('metric'))}",
-        file=sys.stderr,
-    )
+    shown = f"{best['variant']} ({best['label']}) of run {run_id}"
+    if best.get("verdict") != "best":
+        verdict = "inconclusive" if best.get("verdict") == "inconclusive" else "not judged"
+        if not args.force:
+            again = (
+                "add items or repetitions, or declare objective.tieBreakers, and run it again"
+                if verdict == "inconclusive"
+                else f"run it again (`agentops apply --force-run {address}`)"
+            )
+            raise UsageError(
+                f"{address}: run {run_id} is {verdict}, so it names no winner to write back: "
+                f"{best.get('why')}",
+                hint=f"{again}; or pass --force to write its leader {best['variant']} anyway",
+            )
+        print(
+            f"warning: --force: run {run_id} is {verdict} ({best.get('why')}); writing its "
+            f"leader {best['variant']} anyway",
+            file=sys.stderr,
+        )
+        print(
+            f"{address}: leader {shown}, {spec.objective.metric} = {_num(best.get('metric'))}",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"{address}: best variant {shown}, {spec.objective.metric} = "
+            f"{_num(best.get('metric'))}",
+            file=sys.stderr,
+        )
     if not values:
         print("The experiment has no matrix: there is nothing to write back.")
         return 0
@@ -240,9 +301,10 @@ def cmd_apply_best(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     sys.stdout.write(wb.diff())
     if not args.write:
+        force = " --force" if args.force else ""
         print(
             f"Nothing written: review the diff, then run `agentops experiment apply-best "
-            f"{args.name} --write`.",
+            f"{args.name} --write{force}`.",
             file=sys.stderr,
         )
         return 0

@@ -88,6 +88,8 @@ def fmt_metric(value: float, metric: str) -> str:
         return f"{value:.0f} ms"
     if metric == "errors":
         return f"{value:.0f}"
+    if metric == "tokens":
+        return f"{value:,.0f} tokens"
     return f"{value:.2f}"
 
 

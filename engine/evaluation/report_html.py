@@ -17,6 +17,7 @@ from engine.evaluation.report_text import (
     fmt_ms,
     fmt_score,
     headline,
+    verdict_line,
 )
 from engine.evaluation.results import EvaluatorInfo
 from engine.evaluation.run import EvalRun, VariantRun
@@ -80,6 +81,8 @@ def page(title: str, body: Iterable[str]) -> str:
 
 def render_html(run: EvalRun) -> str:
     verdict = run.gate.verdict if run.gate else run.status
+    if run.inconclusive:
+        verdict = "inconclusive"
     parts = [
         f"<h1>{esc(run.kind)} <code>{esc(run.address)}</code>"
         f"<span class='badge {esc(verdict)}'>{esc(verdict)}</span></h1>",
@@ -128,9 +131,10 @@ def _ranking(run: EvalRun) -> str:
         f"<th>{esc(e.label)}{' ★' if e.label == metric else ''}</th>" for e in run.evaluators
     )
     rows = []
+    winner = run.best.name if run.kind == "Experiment" and run.best is not None else None
     for v in run.ranked:
         a = v.aggregate
-        cls = " class='best'" if v.rank == 1 and run.kind == "Experiment" else ""
+        cls = " class='best'" if v.name == winner else ""
         cells = "".join(f"<td>{esc(evaluator_cell(v, e.label))}</td>" for e in run.evaluators)
         rows.append(
             f"<tr{cls}><td>{esc(v.rank or '')}</td><td class='l variant'>{esc(v.name)}<br>"
@@ -145,6 +149,9 @@ def _ranking(run: EvalRun) -> str:
         if run.objective
         else ""
     )
+    if run.ranking is not None:
+        style = "v-inconclusive" if run.inconclusive else "v-pass"
+        objective += f"<p class='{style}'><b>{esc(verdict_line(run))}</b></p>"
     return (
         f"<h2>{title}</h2><div class='card'>{objective}<table><tr><th>#</th>"
         f"<th class='l'>variant</th>{head}<th>pass rate</th><th>p50</th><th>p95</th>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.evaluation.gate import Check, fmt_metric
+from engine.evaluation.results import total_tokens
 from engine.evaluation.run import EvalRun, VariantRun
 
 if TYPE_CHECKING:
@@ -28,9 +29,7 @@ def fmt_ms(value: float | None) -> str:
 
 
 def fmt_tokens(tokens: dict[str, int]) -> str:
-    total = tokens.get("total_tokens") or tokens.get("totalTokens")
-    if total is None:
-        total = sum(v for k, v in tokens.items() if "input" in k.lower() or "output" in k.lower())
+    total = total_tokens(tokens)
     return f"{total:,}" if total else "–"
 
 
@@ -57,9 +56,19 @@ def headline(run: EvalRun) -> str:
     )
     if took is not None:
         text += f" in {took:.1f}s"
-    if run.kind == "Experiment" and run.best is not None and run.objective:
-        text += f" — best {run.best.name} ({run.best.label}): {run.objective['metric']} "
-        text += fmt_score(run.best.metric)
+    leader = run.leader
+    if run.kind == "Experiment" and leader is not None and run.objective:
+        metric = run.objective["metric"]
+        value = "n/a" if leader.metric is None else fmt_metric(leader.metric, metric)
+        if run.inconclusive:
+            text += (
+                f" — inconclusive: no variant is better than all others on {metric} "
+                f"(leader {leader.name} ({leader.label}): {value})"
+            )
+        else:
+            by = run.ranking.decided_by if run.ranking is not None else ""
+            by = f" by {by}" if by.startswith("tie-breaker") else ""
+            text += f" — best {leader.name} ({leader.label}){by}: {metric} {value}"
     if run.gate is not None:
         text += f" — {run.gate.message()}"
     return text
@@ -68,18 +77,21 @@ def headline(run: EvalRun) -> str:
 # --- terminal ---------------------------------------------------------------------------
 def variants_table(run: EvalRun) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
     metric = run.objective["metric"] if run.objective else None
-    table = Table(title=headline(run), title_justify="left", show_lines=False)
+    # Text, not markup: `experiment.hpo[dev]` would lose its `[dev]` as a style tag
+    table = Table(title=Text(headline(run)), title_justify="left", show_lines=False)
     table.add_column("#", justify="right")
     table.add_column("variant")
     for e in run.evaluators:
         table.add_column(e.label + (" ★" if e.label == metric else ""), justify="right")
     for col in ("pass", "p50", "p95", "errors", "tokens"):
         table.add_column(col, justify="right")
+    winner = run.best.name if run.kind == "Experiment" and run.best is not None else None
     for v in run.ranked:
         a = v.aggregate
-        style = "bold green" if v.rank == 1 and run.kind == "Experiment" else None
+        style = "bold green" if v.name == winner else None
         table.add_row(
             str(v.rank or ""),
             f"{v.name} {v.label}" if run.kind == "Experiment" else v.label,
@@ -117,11 +129,28 @@ def check_cells(c: Check) -> tuple[str, str, str, str]:
 
 def renderables(run: EvalRun) -> list[object]:
     """What the terminal shows after a run: the variants table, the gate checks, the files."""
+    from rich.text import Text
+
     out: list[object] = [variants_table(run)]
+    if run.ranking is not None:
+        out.append(Text(verdict_line(run)))
     if run.gate is not None:
         out.append(gate_table(run))
     out.extend(f"report: {path}" for path in run.reports.values())
     return out
+
+
+def verdict_line(run: EvalRun) -> str:
+    """The ranking's verdict in a sentence or two, and what to do about an inconclusive one."""
+    assert run.ranking is not None
+    text = run.ranking.message()
+    if not run.inconclusive:
+        return f"{text}."
+    return (
+        f"Inconclusive: {text}. Nothing is named best: `agentops experiment apply-best "
+        f"{run.name}` refuses without --force; more items or repetitions, or "
+        "objective.tieBreakers, can separate the variants."
+    )
 
 
 # --- markdown ---------------------------------------------------------------------------
@@ -136,9 +165,10 @@ def render_markdown(run: EvalRun) -> str:
         + ["pass", "p50", "p95", "errors"]
     )
     lines += ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    winner = run.best.name if run.kind == "Experiment" and run.best is not None else None
     for v in run.ranked:
         a = v.aggregate
-        name = f"**{v.name}**" if v.rank == 1 and run.kind == "Experiment" else v.name
+        name = f"**{v.name}**" if v.name == winner else v.name
         label = f"{name} {v.label}" if run.kind == "Experiment" else f"`{v.agent_digest}`"
         row = [str(v.rank or ""), label]
         row += [evaluator_cell(v, e.label) for e in run.evaluators]
@@ -152,13 +182,18 @@ def render_markdown(run: EvalRun) -> str:
             lines.append("| " + " | ".join(check_cells(c)) + f" | {mark} {c.verdict} |")
         verdict = run.gate.message()
         lines += ["", f"**{verdict}**" + ("" if run.gate.passed else " — promotion blocked")]
-    if run.kind == "Experiment" and run.best is not None and run.objective:
-        lines += [
-            "",
-            f"Objective: {run.objective.get('goal', 'maximize')} `{metric}`. Winner: "
-            f"**{run.best.name}** ({run.best.label}). Write it back into the Agent spec with "
-            f"`agentops experiment apply-best {run.name} --write`.",
-        ]
+    if run.kind == "Experiment" and run.leader is not None and run.objective:
+        goal = f"Objective: {run.objective.get('goal', 'maximize')} `{metric}`."
+        why = f" {verdict_line(run)}" if run.ranking is not None else ""
+        if run.inconclusive:
+            lines += ["", f"{goal} **Inconclusive:** {why.strip().removeprefix('Inconclusive: ')}"]
+        else:
+            best = run.leader
+            lines += [
+                "",
+                f"{goal} Winner: **{best.name}** ({best.label}).{why} Write it back into the "
+                f"Agent spec with `agentops experiment apply-best {run.name} --write`.",
+            ]
     if run.langfuse:
         links = ", ".join(f"[{n}]({u})" for n, u in sorted(run.langfuse.items()))
         lines += ["", f"Langfuse dataset runs: {links}"]

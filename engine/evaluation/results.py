@@ -16,12 +16,10 @@ from typing import Any
 
 from engine.evaluation.cases import CaseResult
 from engine.evaluators import EvaluatorSummary, percentile, summarize
-from engine.spec.schema import EvaluatorRef
+from engine.spec.schema import LOWER_IS_BETTER, EvaluatorRef
 
-#: objective metrics that are not evaluator labels
-RUN_METRICS = ("pass_rate", "latency_p50", "latency_p95", "errors")
-#: the direction that is better for each built-in metric (evaluator means: higher)
-_LOWER_IS_BETTER = frozenset({"latency_p50", "latency_p95", "errors"})
+#: objective metrics that are not evaluator labels (`tokens`: total tokens per case)
+RUN_METRICS = ("pass_rate", "latency_p50", "latency_p95", "errors", "tokens")
 
 
 @dataclass(frozen=True)
@@ -79,6 +77,9 @@ class VariantAggregate:
             return self.evaluators[name[: -len(".pass_rate")]].pass_rate
         if name == "errors":
             return float(self.errors)
+        if name == "tokens":
+            total = total_tokens(self.tokens)
+            return total / self.cases if total and self.cases else None
         if name in ("pass_rate", "latency_p50", "latency_p95"):
             value: float | None = getattr(self, name)
             return value
@@ -97,6 +98,14 @@ class VariantAggregate:
         }
         values["per_repetition"] = {int(k): v for k, v in dict(values["per_repetition"]).items()}
         return cls(**values)
+
+
+def total_tokens(usage: Mapping[str, int]) -> int | None:
+    """Total tokens of a usage record: its total, else input + output (None: no usage)."""
+    total = usage.get("total_tokens") or usage.get("totalTokens")
+    if total is None:
+        total = sum(v for k, v in usage.items() if "input" in k.lower() or "output" in k.lower())
+    return total or None
 
 
 def metric_names(evaluators: Sequence[EvaluatorInfo]) -> list[str]:
@@ -175,7 +184,7 @@ def _share(flags: Sequence[bool | None]) -> float | None:
 
 
 def lower_is_better(metric: str) -> bool:
-    return metric in _LOWER_IS_BETTER
+    return metric in LOWER_IS_BETTER
 
 
 def rank(

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
+from engine.evaluation.ranking import RankingOutcome
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 
 
@@ -25,7 +26,8 @@ class VariantRun:
     model: str
     aggregate: VariantAggregate
     cases: list[CaseResult] = field(default_factory=list)
-    #: 1 = best; None for a gate's single variant
+    #: 1 = first in the ranking (the best only when the ranking's verdict says so); None
+    #: for a gate's single variant
     rank: int | None = None
     #: the objective metric's value
     metric: float | None = None
@@ -52,6 +54,8 @@ class EvalRun:
     variants: list[VariantRun]
     #: {"metric", "goal"} for experiments
     objective: dict[str, str] | None = None
+    #: an experiment's verdict: best (and why) or inconclusive
+    ranking: RankingOutcome | None = None
     gate: GateOutcome | None = None
     #: {"p50_ms", "p95_ms", "p99_ms"} limits of a gate
     latency_limits: dict[str, float | None] | None = None
@@ -68,9 +72,21 @@ class EvalRun:
         return sorted(self.variants, key=lambda v: (v.rank is None, v.rank or 0))
 
     @property
-    def best(self) -> VariantRun | None:
+    def leader(self) -> VariantRun | None:
+        """The first variant of the ranking, whether or not it is better than the others."""
         ranked = [v for v in self.variants if v.rank == 1]
         return ranked[0] if ranked else None
+
+    @property
+    def best(self) -> VariantRun | None:
+        """The winner: the leader when the ranking's verdict is `best`, else None."""
+        if self.ranking is not None and self.ranking.verdict != "best":
+            return None
+        return self.leader
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.ranking is not None and self.ranking.verdict == "inconclusive"
 
     @property
     def title(self) -> str:

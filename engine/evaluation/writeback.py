@@ -1,11 +1,14 @@
 """Write back an Experiment's winner: the best variant's values into the Agent's YAML.
 
-Pipeline role: behind `agentops experiment apply-best NAME [--write]`, after a run. The
-winner comes from state (the last run's summary) or, if that run failed, from the newest
-successful run in the store. The Agent's file is edited as a ruamel.yaml round trip of
-*only that agent's document* (other documents of the file stay byte-identical), so comments,
-key order, quoting and layout are kept and the diff shows exactly the changed fields. The
-result is a change for review like any other: nothing is written without `--write`.
+Pipeline role: behind `agentops experiment apply-best NAME [--write] [--force]`, after a
+run. The winner comes from state (the last run's summary) or, if that run failed, from the
+newest successful run in the store; a run whose ranking is inconclusive (no variant better
+than the others beyond the spread, `engine.evaluation.ranking`) has no winner, and the
+command refuses it unless `--force` takes its leader. The Agent's file is edited as a
+ruamel.yaml round trip of *only that agent's document* (other documents of the file stay
+byte-identical), so comments, key order, quoting and layout are kept and the diff shows
+exactly the changed fields. The result is a change for review like any other: nothing is
+written without `--write`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ every case can be tested without I/O.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -286,7 +287,8 @@ def _destroy(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> list[Cha
         ]
         addrs += sorted(extra)
     out = []
-    for a in _delete_order(inp.state, addrs):
+    callers = _callers(inp.state, addrs)
+    for a in _delete_order(addrs, callers):
         prior = inp.state.resources[a]
         out.append(
             Change(
@@ -296,36 +298,57 @@ def _destroy(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> list[Cha
                 prior.provider,
                 reasons=[ReasonEntry(Reason.DESTROY)],
                 prior_digest=prior.digest,
-                depends_on=_delete_deps(inp.state, a, addrs),
+                depends_on=_delete_deps(a, callers),
             )
         )
     return out
 
 
-def _delete_deps(state: State, address: str, deleting: Sequence[str]) -> list[str]:
-    """A callee is deleted after every caller that is being deleted too."""
-    addr = Address.parse(address)
-    out = []
+#: (env, name) -> the addresses being deleted that call that name in that env, in order
+Callers = Mapping[tuple[str | None, str], list[str]]
+
+
+def _callers(state: State, deleting: Sequence[str]) -> Callers:
+    """Who calls whom among the resources being deleted (from their recorded `calls`)."""
+    out: dict[tuple[str | None, str], list[str]] = {}
     for other in deleting:
-        res = state.resources[other]
-        o = Address.parse(other)
-        if o.env == addr.env and addr.name in res.attrs.get("calls", []):
-            out.append(other)
+        env = Address.parse(other).env
+        for name in dict.fromkeys(state.resources[other].attrs.get("calls", [])):
+            out.setdefault((env, name), []).append(other)
     return out
 
 
-def _delete_order(state: State, addrs: Sequence[str]) -> list[str]:
-    remaining = list(addrs)
+def _delete_deps(address: str, callers: Callers) -> list[str]:
+    """A callee is deleted after every caller that is being deleted too."""
+    addr = Address.parse(address)
+    return list(callers.get((addr.env, addr.name), []))
+
+
+def _delete_order(addrs: Sequence[str], callers: Callers) -> list[str]:
+    """`addrs` with every caller before its callees: each step takes the first address (in
+    the given order) whose callers are all placed; a cycle in recorded state is deleted in
+    the given order. Kahn's algorithm on a heap of positions: O(n log n + calls)."""
+    position = {a: i for i, a in enumerate(addrs)}
+    waiting = {a: 0 for a in addrs}
+    waits_on: dict[str, list[str]] = {}
+    for a in addrs:
+        for caller in _delete_deps(a, callers):
+            waiting[a] += 1
+            if caller != a:  # one that calls itself waits forever: the cycle rule applies
+                waits_on.setdefault(caller, []).append(a)
+    ready = [position[a] for a in addrs if waiting[a] == 0]
+    heapq.heapify(ready)
     out: list[str] = []
-    while remaining:
-        for a in remaining:
-            if not any(d in remaining for d in _delete_deps(state, a, remaining)):
-                out.append(a)
-                remaining.remove(a)
-                break
-        else:  # a cycle in recorded state: delete in the given order
-            out.extend(remaining)
-            break
+    while ready:
+        a = addrs[heapq.heappop(ready)]
+        out.append(a)
+        for callee in waits_on.get(a, ()):
+            waiting[callee] -= 1
+            if waiting[callee] == 0:
+                heapq.heappush(ready, position[callee])
+    if len(out) < len(addrs):
+        placed = set(out)
+        out.extend(a for a in addrs if a not in placed)
     return out
 
 
@@ -350,7 +373,8 @@ def _orphans(inp: PlanInput, plan_: Plan, opts: PlanOptions) -> None:
             hint="check that you are in the right workspace; use `agentops destroy` to "
             "remove everything on purpose",
         )
-    for a in _delete_order(inp.state, orphans):
+    callers = _callers(inp.state, orphans)
+    for a in _delete_order(orphans, callers):
         prior = inp.state.resources[a]
         plan_.changes.append(
             Change(
@@ -360,6 +384,6 @@ def _orphans(inp: PlanInput, plan_: Plan, opts: PlanOptions) -> None:
                 prior.provider,
                 reasons=[ReasonEntry(Reason.ORPHANED, "no longer declared")],
                 prior_digest=prior.digest,
-                depends_on=_delete_deps(inp.state, a, orphans),
+                depends_on=_delete_deps(a, callers),
             )
         )

@@ -163,23 +163,28 @@ def _key(a: Address) -> tuple[int, str, str, str]:
 
 
 def topological_order(graph: DesiredGraph) -> list[Address]:
-    """Kahn's algorithm with a priority queue: the same graph always gives the same order."""
+    """Kahn's algorithm with a priority queue: the same graph always gives the same order.
+
+    The queue holds each node's position in `_key` order (one sort, in C) rather than the
+    key tuples themselves: the same order, with integer comparisons."""
+    by_key = sorted(graph.nodes, key=_key)
+    position = {a: i for i, a in enumerate(by_key)}
     indegree = {a: 0 for a in graph.nodes}
     for node in graph.nodes.values():
         for dep in node.depends_on:
             if dep in graph.nodes:
                 indegree[node.address] += 1
     dependents = graph.dependents()
-    ready = [(_key(a), a) for a, d in indegree.items() if d == 0]
+    ready = [position[a] for a, d in indegree.items() if d == 0]
     heapq.heapify(ready)
     order: list[Address] = []
     while ready:
-        _, a = heapq.heappop(ready)
+        a = by_key[heapq.heappop(ready)]
         order.append(a)
         for nxt in dependents.get(a, ()):
             indegree[nxt] -= 1
             if indegree[nxt] == 0:
-                heapq.heappush(ready, (_key(nxt), nxt))
+                heapq.heappush(ready, position[nxt])
     if len(order) != len(graph.nodes):
         raise GraphCycle(_a_cycle(graph, set(graph.nodes) - set(order)))
     return order

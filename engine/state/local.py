@@ -6,6 +6,9 @@ Crash safety:
 - during an apply every change (pending operation recorded/cleared, resource written,
   run result) is appended to `state.journal` as one JSON line and fsync'd, so a write costs
   what changed, not the size of the state; a torn last line (crash mid-write) is ignored;
+- `append` returns only once its line is on disk, but concurrent appends share fsyncs
+  (group commit: the first waiter syncs everything written so far, the others wait for
+  it), so the applier's workers do not queue behind one fsync each;
 - reading replays the journal over the snapshot; `compact()` folds it back into a snapshot.
 
 Locking: `state.lock` is held with `flock` (so a holder that dies never blocks anyone) and
@@ -23,6 +26,7 @@ import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +34,7 @@ from typing import Any
 
 from engine import faults
 from engine.errors import StateError, StateLocked, StateMoved
+from engine.heap import paused
 from engine.state.journal import apply_entry, decode_state, encode_state
 from engine.state.model import State
 from engine.state.store import describe_holder, held, holder_record, moved_hint, pid_alive
@@ -69,14 +74,24 @@ class LocalStateStore:
         self._lock_fd: int | None = None
         self._journal_fh: Any = None
         self.notes: list[str] = []
+        #: orders journal lines and the in-memory state they are applied to (re-entrant: a
+        #: caller may hold it around a check-then-append, e.g. the applier's clear_pending)
+        self.mutex = threading.RLock()
+        #: group commit: journal lines written to the OS, lines known to be on disk
+        self._durable = threading.Condition(threading.Lock())
+        self._written = 0
+        self._synced = 0
+        self._syncing = False
         #: holder record left by a process that died while holding the lock (if any)
         self.crashed_holder: dict[str, Any] | None = None
 
     # --- reading ----------------------------------------------------------------------
     def read(self) -> State:
-        state = self._read_snapshot()
-        for entry in self._journal_entries():
-            apply_entry(state, entry)
+        # many small objects and no garbage cycles: see engine.heap
+        with paused():
+            state = self._read_snapshot()
+            for entry in self._journal_entries():
+                apply_entry(state, entry)
         return state
 
     def _read_snapshot(self) -> State:
@@ -122,7 +137,8 @@ class LocalStateStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         faults.point("state_write")
         state.serial += 1
-        data = encode_state(state)
+        with paused():
+            data = encode_state(state)
         if self.path.exists():
             atomic_write(self.backup, self.path.read_bytes())
         atomic_write(self.path, data)
@@ -147,22 +163,51 @@ class LocalStateStore:
             return sum(1 for _ in fh)
 
     def append(self, state: State, entry: dict[str, Any]) -> None:
-        """Record one change durably (journal line + fsync) and apply it to `state`."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        faults.point("state_write")
-        state.serial += 1
-        entry = {**entry, "serial": state.serial}
-        if self._journal_fh is None:
-            self._journal_fh = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115
-        self._journal_fh.write(json.dumps(entry, sort_keys=True) + "\n")
-        self._journal_fh.flush()
-        os.fsync(self._journal_fh.fileno())
-        apply_entry(state, entry)
+        """Record one change durably (journal line + fsync) and apply it to `state`.
+
+        Thread-safe. Returns once the line is on disk; `state` is updated only then."""
+        with self.mutex:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            faults.point("state_write")
+            state.serial += 1
+            entry = {**entry, "serial": state.serial}
+            if self._journal_fh is None:
+                self._journal_fh = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115
+            self._journal_fh.write(json.dumps(entry, sort_keys=True) + "\n")
+            self._journal_fh.flush()
+            self._written += 1
+            line, fileno = self._written, self._journal_fh.fileno()
+        self._sync(line, fileno)
+        with self.mutex:
+            apply_entry(state, entry)
+
+    def _sync(self, line: int, fileno: int) -> None:
+        """Wait until journal line `line` is on disk, fsyncing unless another thread is."""
+        cond = self._durable
+        with cond:
+            while self._synced < line:
+                if self._syncing:
+                    cond.wait()
+                    continue
+                self._syncing = True
+                target = self._written  # every line up to here is already written
+                cond.release()
+                ok = False
+                try:
+                    os.fsync(fileno)
+                    ok = True
+                finally:
+                    cond.acquire()
+                    self._syncing = False
+                    if ok:
+                        self._synced = max(self._synced, target)
+                    cond.notify_all()
 
     def _close_journal(self) -> None:
-        if self._journal_fh is not None:
-            self._journal_fh.close()
-            self._journal_fh = None
+        with self.mutex:
+            if self._journal_fh is not None:
+                self._journal_fh.close()
+                self._journal_fh = None
 
     def mark_moved(self, to: str) -> None:
         """Retire this copy after a migration: keep it as `state.json.migrated`."""

@@ -32,6 +32,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import threading
 import uuid
 from typing import Any
 
@@ -77,6 +78,8 @@ class S3StateStore:
         self._etag: str | None = None
         self._snapshot: bytes | None = None
         self._journal_len = 0
+        #: the applier's workers append from several threads: one entry at a time
+        self.mutex = threading.RLock()
         self._moved = False
         self._versioned: bool | None = None
         self._versioning_known = False
@@ -163,6 +166,10 @@ class S3StateStore:
     # --- writing ----------------------------------------------------------------------
     def append(self, state: State, entry: dict[str, Any]) -> None:
         """One change as `journal/<serial+1>.json`, written only if that serial is free."""
+        with self.mutex:
+            self._append(state, entry)
+
+    def _append(self, state: State, entry: dict[str, Any]) -> None:
         self._lock.check()
         serial = state.serial + 1
         body = {**entry, "serial": serial, "lineage": state.lineage, "writer": self.writer}

@@ -14,6 +14,7 @@ lock, a backup of the previous snapshot, crash-safe at every write):
 from __future__ import annotations
 
 import contextlib
+import threading
 import getpass
 import os
 import socket
@@ -29,6 +30,9 @@ class StateStore(Protocol):
     location: str
     #: things a person should know that are not errors (e.g. a bucket without versioning)
     notes: list[str]
+    #: orders journal entries and the in-memory state they are applied to (re-entrant: the
+    #: applier holds it around a check-then-append)
+    mutex: threading.RLock
     #: holder record left by a process that died while holding the lock (if known)
     crashed_holder: dict[str, Any] | None
 

@@ -204,7 +204,19 @@ def make_run(kind: str = "Experiment", *, reps: int = 2) -> EvalRun:
         )
         run.status = "succeeded" if run.gate.passed else "failed"
     else:
-        run.objective = {"metric": "facts", "goal": "maximize"}
-        variants[0].rank, variants[0].metric = 1, variants[0].aggregate.evaluators["facts"].mean
-        variants[1].rank, variants[1].metric = 2, variants[1].aggregate.evaluators["facts"].mean
+        from engine.evaluation.runner import judge
+
+        from engine.spec.schema import ExperimentSpec
+
+        judge(run, ExperimentSpec.model_validate(EXPERIMENT_SPEC))
     return run
+
+
+#: the spec `make_run` judges an experiment with (only the objective matters to `judge`)
+EXPERIMENT_SPEC = {
+    "agent": "bot",
+    "environment": "dev",
+    "dataset": "qa",
+    "evaluators": ["facts", "trajectory"],
+    "objective": {"metric": "facts"},
+}

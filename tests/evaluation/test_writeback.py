@@ -110,7 +110,20 @@ spec:
 """
 
 
-def _record(status: str, best_model: str = "smart") -> RunRecord:
+def _record(status: str, best_model: str = "smart", verdict: str | None = "best") -> RunRecord:
+    first = {
+        "variant": "v2",
+        "label": f"model={best_model}",
+        "metric": 0.9,
+        "values": {"model": {"name": best_model, "value": best_model}},
+    }
+    summary: dict[str, object] = {"run_id": "r1", "agent_digest": "old"}
+    if verdict is None:  # recorded before experiments had verdicts
+        summary["best"] = first
+    else:
+        summary["verdict"] = verdict
+        summary["why"] = "v2 is better" if verdict == "best" else "no variant is better (tie)"
+        summary["best" if verdict == "best" else "leader"] = first
     return RunRecord(
         address="experiment.hpo[dev]",
         kind="Experiment",
@@ -119,17 +132,12 @@ def _record(status: str, best_model: str = "smart") -> RunRecord:
         started_at="t",
         finished_at="t",
         message=None if status == "succeeded" else "boom",
-        summary={
-            "run_id": "r1",
-            "agent_digest": "old",
-            "best": {
-                "variant": "v2",
-                "label": f"model={best_model}",
-                "metric": 0.9,
-                "values": {"model": {"name": best_model, "value": best_model}},
-            },
-        },
+        summary=summary,
     )
+
+
+def _apply_best(root: Path, *flags: str) -> int:
+    return main(["-C", str(root), "experiment", "apply-best", "hpo", *flags])
 
 
 def test_cli_shows_the_diff_and_writes_only_with_write(
@@ -169,3 +177,47 @@ def test_cli_errors_are_messages_not_tracebacks(
     assert "Traceback" not in capsys.readouterr().err
     assert main(["-C", str(tmp_path), "report", "experiment.nope"]) == 1
     assert "no evaluation run" in capsys.readouterr().err
+
+
+def test_an_inconclusive_run_is_refused_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny_workspace(tmp_path, EXPERIMENT)
+    LocalStateStore(tmp_path / ".agentops").write(
+        State(runs={"experiment.hpo[dev]": _record("succeeded", verdict="inconclusive")})
+    )
+    agent_file = tmp_path / "specs/agent.yaml"
+    before = agent_file.read_text()
+    assert _apply_best(tmp_path, "--write") == 1
+    out, err = capsys.readouterr()
+    assert "error: experiment.hpo[dev]: run r1 is inconclusive, so it names no winner" in err
+    assert "no variant is better (tie)" in err and "pass --force" in err and out == ""
+    assert agent_file.read_text() == before
+    assert _apply_best(tmp_path, "--force") == 0
+    out, err = capsys.readouterr()
+    assert "-  model: fast\n+  model: smart\n" in out
+    assert "warning: --force: run r1 is inconclusive" in err and "--write --force" in err
+    assert agent_file.read_text() == before
+    assert _apply_best(tmp_path, "--force", "--write") == 0
+    assert "  model: smart\n" in agent_file.read_text()
+
+
+def test_a_run_recorded_before_verdicts_is_judged_from_the_store_or_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.providers.local.evalstore import EvalStore
+    from engine.providers.local.store import LocalStore
+
+    from .test_ranking import tied_run
+
+    tiny_workspace(tmp_path, EXPERIMENT)
+    state = LocalStateStore(tmp_path / ".agentops")
+    state.write(State(runs={"experiment.hpo[dev]": _record("succeeded", verdict=None)}))
+    assert _apply_best(tmp_path) == 1  # no verdict, no cases to judge
+    assert "recorded before experiments had verdicts" in capsys.readouterr().err
+    # the store has the run's cases: every variant scored the same, so it is inconclusive
+    run = tied_run()
+    run.run_id = "r1"
+    EvalStore(LocalStore(tmp_path / ".agentops" / "store.sqlite")).save(run)
+    assert _apply_best(tmp_path) == 1
+    assert "run r1 is inconclusive" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from typing import Any
 from engine.errors import UsageError
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
+from engine.evaluation.ranking import RankingOutcome, decide
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluators import Score
@@ -83,6 +84,7 @@ class EvalStore:
         meta: dict[str, Any] = {k: getattr(run, k) for k in _META_KEYS}
         meta["evaluators"] = [asdict(e) for e in run.evaluators]
         meta["gate"] = run.gate.to_json() if run.gate else None
+        meta["ranking"] = run.ranking.to_json() if run.ranking else None
         with self.store.connect() as conn:
             self._init(conn)
             conn.execute("BEGIN IMMEDIATE")
@@ -222,7 +224,7 @@ def _build(
         for name, label, values, digest, model, rank, metric, agg in variants
     ]
     gate = meta.get("gate")
-    return EvalRun(
+    run = EvalRun(
         run_id=row[0],
         address=row[1],
         kind=row[2],
@@ -248,3 +250,10 @@ def _build(
         reports=meta.get("reports") or {},
         langfuse=meta.get("langfuse") or {},
     )
+    ranking, objective = meta.get("ranking"), run.objective
+    if ranking is not None:
+        run.ranking = RankingOutcome.from_json(ranking)
+    elif run.kind == "Experiment" and objective and run.variants:
+        # recorded before experiments had verdicts: judge its cases now, the same way
+        run.ranking = decide(run.variants, infos, objective["metric"], objective["goal"])
+    return run

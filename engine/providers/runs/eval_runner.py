@@ -13,7 +13,8 @@ worker thread. Order of work, and why:
    `finally`: also on errors and on Ctrl-C, which reaches this thread as `ctx.cancel`);
 4. aggregate; the provider then records the run in Langfuse when the environment has
    `store: langfuse` (and folds in remote `langfuse:<score>` scores, `remote`), then `judge`
-   ranks (experiment) or applies the thresholds (gate), and the reports are written.
+   ranks and tests whether the first variant is best (experiment, `ranking`) or applies
+   the thresholds (gate), and the reports are written.
 """
 
 from __future__ import annotations
@@ -38,13 +39,9 @@ from engine.evaluation.cases import (
 from engine.evaluation.gate import evaluate_gate
 from engine.evaluation.matrix import Variant, agent_variant, expand_matrix
 from engine.evaluation.progress import ProgressBoard
+from engine.evaluation.ranking import decide
 from engine.evaluation.remote import RemoteEvaluator, split_refs
-from engine.evaluation.results import (
-    EvaluatorInfo,
-    aggregate,
-    metric_names,
-    rank,
-)
+from engine.evaluation.results import EvaluatorInfo, aggregate, metric_names
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.evaluation.trace_ids import case_trace_id, run_name
 from engine.evaluators import Evaluator, EvaluatorConfigError, build_evaluator
@@ -131,12 +128,18 @@ def prepare(node: GraphNode, inputs: RunInputs, ctx: Context) -> RunPlan:
             f"{where}: two evaluators report under the same name: {', '.join(dupes)}",
             hint="give one of them a distinct 'name:'",
         )
-    if isinstance(spec, ExperimentSpec) and spec.objective.metric not in metric_names(infos):
-        raise PermanentError(
-            f"{where}: objective metric '{spec.objective.metric}' is not an evaluator of "
-            "this experiment or a run metric",
-            hint=f"use one of: {', '.join(metric_names(infos))}",
-        )
+    if isinstance(spec, ExperimentSpec):
+        known = metric_names(infos)
+        named = [("objective metric", spec.objective.metric)] + [
+            ("tie-breaker", t.metric) for t in spec.objective.tie_breakers
+        ]
+        for what, metric in named:
+            if metric not in known:
+                raise PermanentError(
+                    f"{where}: {what} '{metric}' is not an evaluator of this experiment or "
+                    "a run metric",
+                    hint=f"use one of: {', '.join(known)}",
+                )
     items = list(ws.items.get(spec.dataset, []))
     if not items:
         raise PermanentError(f"{where}: dataset '{spec.dataset}' has no items")
@@ -288,13 +291,16 @@ def execute(
 def judge(run: EvalRun, spec: ExperimentSpec | QualityGateSpec) -> None:
     """Rank the variants (experiment) or apply the thresholds (gate); sets run.status."""
     if isinstance(spec, ExperimentSpec):
-        metric, goal = spec.objective.metric, spec.objective.goal
-        run.objective = {"metric": metric, "goal": goal}
-        order = rank([(v.name, v.aggregate) for v in run.variants], metric, goal)
+        objective = spec.objective
+        run.objective = {"metric": objective.metric, "goal": objective.goal}
+        breakers = [(t.metric, t.goal) for t in objective.tie_breakers]
+        run.ranking = decide(
+            run.variants, run.evaluators, objective.metric, objective.goal, breakers
+        )
         by_name = {v.name: v for v in run.variants}
-        for position, (name, value) in enumerate(order, start=1):
+        for position, name in enumerate(run.ranking.order, start=1):
             by_name[name].rank = position
-            by_name[name].metric = value
+            by_name[name].metric = by_name[name].aggregate.metric(objective.metric)
         return
     limits = spec.latency
     run.latency_limits = (

@@ -186,16 +186,22 @@ def summarize(run: EvalRun) -> dict[str, Any]:
         out["langfuse"] = dict(run.langfuse)
     rows = [_row(v) for v in run.ranked]
     if run.kind == "Experiment":
-        best = run.best
         out["objective"] = run.objective
         out["ranking"] = rows
-        if best is not None:
-            out["best"] = {
-                "variant": best.name,
-                "label": best.label,
-                "metric": best.metric,
-                "values": {k: dict(v) for k, v in best.values.items()},
-                "agent_digest": best.agent_digest,
+        if run.ranking is not None:
+            out["verdict"] = run.ranking.verdict
+            out["decided_by"] = run.ranking.decided_by or None
+            out["why"] = run.ranking.message()
+        leader = run.leader
+        if leader is not None:
+            # `best` only for a winner: an inconclusive run records its `leader` instead, so
+            # nothing that reads state mistakes a tie for a result
+            out["best" if run.best is not None else "leader"] = {
+                "variant": leader.name,
+                "label": leader.label,
+                "metric": leader.metric,
+                "values": {k: dict(v) for k, v in leader.values.items()},
+                "agent_digest": leader.agent_digest,
             }
     elif run.gate is not None:
         out["verdict"] = run.gate.verdict

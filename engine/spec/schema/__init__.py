@@ -7,7 +7,14 @@ from engine.spec.schema.base import API_VERSION, Document, Metadata, parse_durat
 from engine.spec.schema.dataset import Dataset, DatasetItem, DatasetSpec, ExpectedOutput
 from engine.spec.schema.environment import Environment, EnvironmentSpec
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits, Threshold
-from engine.spec.schema.experiment import Experiment, ExperimentSpec, MatrixValue, Objective
+from engine.spec.schema.experiment import (
+    LOWER_IS_BETTER,
+    Experiment,
+    ExperimentSpec,
+    MatrixValue,
+    Objective,
+    TieBreaker,
+)
 from engine.spec.schema.loadtest import LoadPrompt, LoadTest, LoadTestSpec, Slo
 from engine.spec.schema.monitor import Monitor, MonitorSpec
 from engine.spec.schema.qualitygate import QualityGate, QualityGateSpec
@@ -32,6 +39,7 @@ __all__ = [
     "Experiment",
     "ExperimentSpec",
     "KINDS",
+    "LOWER_IS_BETTER",
     "LatencyLimits",
     "Lifecycle",
     "LoadPrompt",
@@ -47,6 +55,7 @@ __all__ = [
     "QualityGateSpec",
     "RUN_KINDS",
     "Slo",
+    "TieBreaker",
     "Threshold",
     "parse_duration",
 ]
