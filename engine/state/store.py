@@ -14,10 +14,10 @@ lock, a backup of the previous snapshot, crash-safe at every write):
 from __future__ import annotations
 
 import contextlib
-import threading
 import getpass
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
