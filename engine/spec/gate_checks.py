@@ -108,9 +108,9 @@ class GateChecks(RunChecks):
                     ("spec", "promotes", i),
                     f"can never promote agent '{name}' to '{env}': the digest it tests in "
                     f"'{s.environment}' is not the one '{env}' would receive ({what})",
-                    f"give environment {s.environment} the same models as {env} (a test "
-                    f"environment that mirrors {env}, e.g. examples/aws/environments/), or "
-                    "gate in an environment that does",
+                    f"give environment {s.environment} the same models as {env} - "
+                    "examples/aws/environments/ has a tst that mirrors its prd - or gate in "
+                    f"an environment that resolves them as {env} does",
                 )
 
     def check_coverage(self) -> None:
@@ -133,8 +133,8 @@ class GateChecks(RunChecks):
                     at,
                     f"'{env}' is promoted, but agent '{agent}' runs there and no gate covers "
                     f"it: the plan blocks every change to agent.{agent}[{env}]",
-                    f"give it a QualityGate that promotes {env}, or add it to covers: of "
-                    f"qualitygate.{name} (vouched for by digest, not evaluated)",
+                    f"give it a QualityGate that promotes {env}, or list it in covers: of "
+                    f"qualitygate.{name}, which vouches for its digest without evaluating it",
                 )
 
     def _calls(self) -> dict[str, list[str]]:
