@@ -26,6 +26,7 @@ from engine.errors import AgentOpsError, ProviderError, TemporaryError
 from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
 from engine.spec.addresses import Address
+from engine.spec.coverage import verdict_digests
 from engine.spec.graph import GraphNode
 from engine.state.model import PendingOp, ResourceState, RunRecord, State, now_iso
 from engine.state.store import StateStore
@@ -218,18 +219,29 @@ class Applier:
         return "go"
 
     def _gate_verdict(self, change: Change) -> str:
-        gate = change.blocked_by or ""
+        gate = change.blocked_by
+        if gate is None:
+            return f"blocked: no QualityGate covers {change.address} - it keeps its current version"
         record = self.state.runs.get(gate)
         if (
             change.unblocks_if_gate_passes
             and record is not None
             and record.status == "succeeded"
-            and record.summary.get("agent_digest") == change.digest
+            and self._covers(gate, change)
         ):
             return "go"
         if record is not None and record.status == "failed":
             return f"blocked: {gate} failed - {change.address} keeps its current version"
         return f"blocked: waits for {gate} to pass digest {change.digest}"
+
+    def _covers(self, gate: str, change: Change) -> bool:
+        """The gate's new verdict covers this agent with this digest. Its callees' digests
+        were checked by the planner against the inputs the gate ran with."""
+        record = self.state.runs[gate]
+        node = self.nodes.get(gate)
+        agent = str(getattr(node.spec.doc.spec, "agent", "")) if node is not None else ""
+        name = Address.parse(change.address).name
+        return verdict_digests(record.summary, agent).get(name) == change.digest
 
     # --- execution --------------------------------------------------------------------
     def _execute(self, change: Change) -> Outcome:

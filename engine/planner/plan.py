@@ -35,6 +35,8 @@ class Reason(StrEnum):
     TAINTED = "tainted"
     FORCED = "forced"
     GATE = "waits for gate"
+    #: an agent in an environment a gate promotes that no gate covers
+    UNGATED = "no gate covers it"
     DESTROY = "destroy requested"
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from engine.errors import UsageError
 from engine.planner.plan import Action, Change, FieldDiff, Plan, Reason, ReasonEntry
+from engine.planner.promotion import apply_gates
 from engine.providers.base import Desired, Observed, RunInputs
 from engine.spec.addresses import Address
 from engine.spec.graph import DesiredGraph
@@ -91,7 +92,7 @@ def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
                 changes.append(_run_change(inp, node.address, deps, provider, opts))
             else:
                 changes.append(_resource_change(inp, node.address, deps, provider))
-        _apply_gates(inp, changes, scope)
+        _apply_gates(inp, changes)
     plan_ = Plan(
         changes=changes,
         lineage=state.lineage,
@@ -196,80 +197,12 @@ def _retryable(addr: Address, last: RunRecord) -> bool:
     return isinstance(last.summary, dict) and bool(last.summary.get("export_pending"))
 
 
-def _apply_gates(inp: PlanInput, changes: list[Change], scope: set[Address]) -> None:
-    """Agents in environments a gate promotes wait for that gate to pass their digest."""
-    by_addr = {c.address: c for c in changes}
-    for gate_addr, node in inp.graph.nodes.items():
-        if gate_addr.kind != "QualityGate":
-            continue
-        spec = node.spec.doc.spec
-        gate_inputs = inp.run_inputs.get(gate_addr)
-        tested = gate_inputs.attrs.get("agent_digest") if gate_inputs else None
-        gate_change = by_addr.get(str(gate_addr))
-        record = inp.state.runs.get(str(gate_addr))
-        for env in spec.promotes:
-            target = by_addr.get(str(Address("Agent", spec.agent, env)))
-            if target is None or target.action not in (
-                Action.CREATE,
-                Action.UPDATE,
-                Action.REPLACE,
-            ):
-                continue
-            passed = (
-                record is not None
-                and record.status == "succeeded"
-                and record.summary.get("agent_digest") == target.digest
-            )
-            breach = _monitor_breach(inp, spec.agent, target.digest)
-            if passed and breach is None:
-                continue
-            if passed and breach is not None:
-                then = target.action
-                target.action = Action.BLOCKED
-                target.then = then
-                target.blocked_by = breach[0]
-                target.reasons.append(
-                    ReasonEntry(
-                        Reason.GATE,
-                        f"{breach[0]} breached on digest {target.digest} (onBreach: block): "
-                        f"{breach[1]}",
-                    )
-                )
-                continue
-            then = target.action
-            target.action = Action.BLOCKED
-            target.then = then
-            target.blocked_by = str(gate_addr)
-            if tested != target.digest:
-                detail = (
-                    f"{gate_addr} tests digest {tested} but {env} would receive "
-                    f"{target.digest} (does {env} resolve the model differently?)"
-                )
-            elif gate_change is not None and gate_change.action is Action.RUN:
-                target.unblocks_if_gate_passes = True
-                detail = f"{gate_addr} runs first; {then.value} proceeds only if it passes"
-            else:
-                why = record.message if record and record.message else "it has not passed"
-                detail = f"{gate_addr} did not pass digest {target.digest}: {why}"
-            target.reasons.append(ReasonEntry(Reason.GATE, detail))
-
-
-def _monitor_breach(inp: PlanInput, agent: str, digest: str | None) -> tuple[str, str] | None:
-    """(monitor, message) of a Monitor with `onBreach: block` whose last window breached on
-    this agent digest: that digest is not promoted further until a window passes again."""
-    for address, record in sorted(inp.state.runs.items()):
-        if record.kind != "Monitor" or record.status != "failed":
-            continue
-        summary = record.summary if isinstance(record.summary, dict) else {}
-        window = summary.get("window") or {}
-        if (
-            summary.get("on_breach") == "block"
-            and summary.get("agent") == agent
-            and window.get("verdict") == "breached"
-            and digest in (summary.get("digests") or [])
-        ):
-            return address, record.message or "breached"
-    return None
+def _apply_gates(inp: PlanInput, changes: list[Change]) -> None:
+    """Agents in environments a gate promotes wait for a verdict covering their digest."""
+    gates = {a: n.spec.doc.spec for a, n in inp.graph.nodes.items() if a.kind == "QualityGate"}
+    calls = {a.name: n.spec.doc.spec.calls for a, n in inp.graph.nodes.items() if a.kind == "Agent"}
+    digests = {a: d.digest for a, d in inp.desired.items()}
+    apply_gates(gates, calls, inp.state, inp.run_inputs, digests, changes)
 
 
 def _destroy(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> list[Change]:

@@ -14,7 +14,7 @@ from typing import Any
 from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.schema import AgentSpec
 from engine.spec.source_tree import scan_source
-from engine.spec.workspace import Workspace
+from engine.spec.specs import Workspace
 
 
 def agent_files(root: Path, spec: AgentSpec) -> list[str]:
@@ -43,6 +43,14 @@ def system_prompt(ws: Workspace, spec: AgentSpec) -> str:
     return spec.system_prompt or ""
 
 
+def env_attrs(ws: Workspace, spec: AgentSpec, env: str) -> dict[str, Any]:
+    """The part of an agent's digest that depends on the environment: the resolved model.
+
+    Everything else is the same in every environment, so a gate's verdict in one environment
+    holds in another exactly when these attributes are equal (`gate_checks` says when not)."""
+    return {"model": ws.resolve_model(spec.model, env)}
+
+
 def agent_attrs(ws: Workspace, spec: AgentSpec, env: str) -> dict[str, Any]:
     """The flat, diffable view of an agent in an environment (secrets as references)."""
     files = agent_files(ws.root, spec)
@@ -54,7 +62,7 @@ def agent_attrs(ws: Workspace, spec: AgentSpec, env: str) -> dict[str, Any]:
         "entrypoint": spec.entrypoint,
         "code": code,
         "files": len(files),
-        "model": ws.resolve_model(spec.model, env),
+        **env_attrs(ws, spec, env),
         "system_prompt": system_prompt(ws, spec),
         "protocol": spec.protocol,
         "calls": list(spec.calls),

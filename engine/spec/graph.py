@@ -6,8 +6,10 @@ edges point from a node to what must exist first:
 - an agent in env E    -> environment.E and the agents it `calls` in E
 - a dataset in E       -> environment.E
 - an experiment / gate -> its dataset in E and the callees of its agent in E
-                          (the agent itself is deployed as an ephemeral variant by the run)
-- an agent in an environment a gate `promotes` -> that gate (promotion waits for it)
+                          (the agent itself is deployed as an ephemeral variant by the run);
+                          a gate also -> the agents it `covers:` in E
+- an agent in an environment a gate `promotes` -> that gate, when the gate covers it (the
+                          gate's agent, its callees, its `covers:`): promotion waits for it
 - a load test in E     -> the agent it targets in E
 - a monitor in E       -> the agent, the load tests of that agent in E, and - with
                           `langfuse:` evaluators in a `store: langfuse` E - its evaluation
@@ -21,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from engine.spec.addresses import Address
-from engine.spec.schema import Document
+from engine.spec.coverage import covered, vouched
+from engine.spec.schema import Document, QualityGateSpec
 from engine.spec.schema.monitor import MonitorSpec
 from engine.spec.workspace import Spec, Workspace, gc_paused
 
@@ -108,19 +111,23 @@ def _build_graph(ws: Workspace) -> DesiredGraph:
     for name, ds in ws.datasets.items():
         for e in ws.dataset_envs(name):
             add(Address("Dataset", name, e), ds, [Address("Environment", e)])
+    calls = {n: a.doc.spec.calls for n, a in ws.agents.items()}
     for kind, table in (("Experiment", ws.experiments), ("QualityGate", ws.gates)):
         for name, run in table.items():
             s = run.doc.spec
             e = s.environment
             on = [Address("Environment", e), Address("Dataset", s.dataset, e)]
             on += [Address("Agent", c, e) for c in ws.agents[s.agent].doc.spec.calls]
+            if isinstance(s, QualityGateSpec):  # what it vouches for is deployed where it runs
+                on += [Address("Agent", c, e) for c in vouched(calls, s)]
             add(Address(kind, name, e), run, on)
     for name, gate in ws.gates.items():
         gate_addr = Address("QualityGate", name, gate.doc.spec.environment)
         for p in gate.doc.spec.promotes:
-            target = Address("Agent", gate.doc.spec.agent, p)
-            if target in deps:
-                deps[target][1].append(gate_addr)
+            for covered_agent in covered(calls, gate.doc.spec):
+                target = Address("Agent", covered_agent, p)
+                if target in deps:
+                    deps[target][1].append(gate_addr)
     for name, lt in ws.loadtests.items():
         ls = lt.doc.spec
         on = [Address("Environment", ls.environment), Address("Agent", ls.agent, ls.environment)]

@@ -3,15 +3,17 @@
 Pipeline role: `resolve`, the stage after `validate`. Each document validated on its own;
 here the workspace is checked as a whole: every Environment's model aliases, each Agent's
 references, files and `calls:` (cycles are printed as the path), and each Dataset's items;
-then the runs (`run_checks.py`). Problems are appended to `Workspace.diagnostics`.
+then the runs (`run_checks.py`; `gate_checks.py`: also whether every agent of a promoted
+environment is covered by a gate, and whether a gate can promote at all). Problems are
+appended to `Workspace.diagnostics`.
 """
 
 from __future__ import annotations
 
 from engine.spec.checks import Checks
 from engine.spec.datasets import load_dataset_file, parse_items
+from engine.spec.gate_checks import GateChecks
 from engine.spec.paths import written_outside
-from engine.spec.run_checks import RunChecks
 from engine.spec.schema import Agent, Dataset, Document, Environment
 from engine.spec.schema.base import ALIAS_RE, MODEL_PROVIDERS, MODEL_RE
 from engine.spec.secret_uses import unset_env_warnings
@@ -23,7 +25,7 @@ SKIP_HINT = "remove it from the source folder, or narrow spec.include so it does
 
 def resolve(ws: Workspace) -> None:
     """Check what no single document can; append the problems to `ws.diagnostics`."""
-    resources, runs = ResourceChecks(ws), RunChecks(ws)
+    resources, runs = ResourceChecks(ws), GateChecks(ws)
     has_invalid_env = any(kind == "Environment" for kind, _ in ws.invalid)
     if not ws.environments and not has_invalid_env and (ws.agents or ws.datasets):
         spec = next(iter(ws.agents.values()), None) or next(iter(ws.datasets.values()))
@@ -44,6 +46,7 @@ def resolve(ws: Workspace) -> None:
         runs.check_experiment(ex)
     for gate in ws.gates.values():
         runs.check_gate(gate)
+    runs.check_coverage()
     for lt in ws.loadtests.values():
         runs.check_loadtest(lt)
     for mon in ws.monitors.values():

@@ -3,7 +3,7 @@
 Pipeline role: part of `resolve`. A run names an agent, an environment, often a dataset and
 evaluators: each must exist, the dataset must be synced to the environment, the agent and
 its callees must run there, and matrix values must make a valid agent. A LoadTest's
-prompts file is read here too (`prompts.py`).
+prompts file is read here too (`prompts.py`). QualityGates: `gate_checks.py`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from engine.spec.schema import (
     Experiment,
     LoadTest,
     Monitor,
-    QualityGate,
 )
 from engine.spec.specs import Spec
 
@@ -128,30 +127,6 @@ class RunChecks(Checks):
                         )
                 if key == "model" and isinstance(value.value, str):
                     self.model(e, ("spec", "matrix", key, i), value.value, [s.environment])
-
-    def check_gate(self, gate: Spec[QualityGate]) -> None:
-        s = gate.doc.spec
-        g: Spec[Document] = gate
-        self.run_common(g, s.agent, s.environment, s.evaluators)
-        self.dataset_in_env(g, s.dataset, s.environment)
-        self.callees_in_env(g, s.agent, s.environment)
-        self.envs(g, ("spec", "promotes"), s.promotes)
-        if s.agent in self.ws.agents:
-            runs_in = self.ws.agent_envs(s.agent)
-            for i, env in enumerate(s.promotes):
-                if env in self.ws.environments and env not in runs_in:
-                    self.error(
-                        g,
-                        ("spec", "promotes", i),
-                        f"agent '{s.agent}' does not run in '{env}'",
-                        f"add {env} to agent.{s.agent}'s environments",
-                    )
-        if s.environment in s.promotes:
-            self.error(
-                g,
-                ("spec", "environment"),
-                "the test environment cannot also be promoted by the gate",
-            )
 
     def check_loadtest(self, lt: Spec[LoadTest]) -> None:
         s = lt.doc.spec

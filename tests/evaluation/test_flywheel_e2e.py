@@ -49,7 +49,13 @@ def ephemeral(ws: Path) -> dict[str, list[int]]:
 def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = copy_example(
         tmp_path_factory.mktemp("flywheel"),
-        drop=("specs/runs/loadtest.yaml", "specs/agents/multi-agent.yaml"),
+        drop=(
+            "specs/runs/loadtest.yaml",
+            # the orchestrator -> specialist pair and the gate that covers it
+            "specs/agents/multi-agent.yaml",
+            "specs/runs/delegation-gate.yaml",
+            "specs/datasets/delegation.yaml",
+        ),
     )
     spec = root / "specs/runs/experiment.yaml"
     spec.write_text(spec.read_text().replace("    model: [fast, smart]\n", ""))

@@ -121,6 +121,37 @@ def case_gate_runs_first(root: Path) -> Plan:
     return run_plan(root, registry(root))
 
 
+def case_gate_callee_changed(root: Path) -> Plan:
+    # a-0 calls a-1: the gate on a-0 covers both; a new a-1 digest waits for it again
+    workspace(root, envs=("dev", "prd"), agents=2)
+    spec = root / "specs/all.yaml"
+    spec.write_text(spec.read_text() + GATE)
+    reg = registry(root)
+    run_apply(root, reg)
+    text = spec.read_text()
+    head, tail = text.split("metadata: {name: a-1}", 1)
+    spec.write_text(head + "metadata: {name: a-1}" + tail.replace("hello", "hello, a-1", 1))
+    return run_plan(root, reg)
+
+
+def case_gate_ungated_agent(root: Path) -> Plan:
+    # a-1 is independent of a-0 and no gate covers it: it is blocked in prd
+    workspace(root, envs=("dev", "prd"), agents=2, chain=False)
+    spec = root / "specs/all.yaml"
+    spec.write_text(spec.read_text() + GATE)
+    reg = registry(root)
+    run_apply(root, reg)
+    return run_plan(root, reg)
+
+
+def case_gate_covers(root: Path) -> Plan:
+    # covers: [a-1]: the gate vouches for a-1's digest in dev; both wait for it
+    workspace(root, envs=("dev", "prd"), agents=2, chain=False)
+    spec = root / "specs/all.yaml"
+    spec.write_text(spec.read_text() + GATE + "  covers: [a-1]\n")
+    return run_plan(root, registry(root))
+
+
 def case_destroy(root: Path) -> Plan:
     workspace(root, agents=2)
     reg = registry(root)
@@ -143,6 +174,9 @@ CASES = {
         case_drift_and_orphan,
         case_gate_blocks_promotion,
         case_gate_runs_first,
+        case_gate_callee_changed,
+        case_gate_ungated_agent,
+        case_gate_covers,
         case_destroy,
         case_no_changes,
     )

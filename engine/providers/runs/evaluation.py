@@ -6,8 +6,10 @@ provider does it (`engine.providers.runs.eval_runner`), keeps every result in th
 writes the reports, and hands the applier a compact summary for state. Two contracts the
 planner relies on:
 
-* a QualityGate's summary carries `agent_digest` (the exact digest it evaluated): an Agent
-  in a `promotes:` environment is unblocked only by a succeeded gate with that digest;
+* a QualityGate's summary carries `agent_digest` (the exact digest it evaluated) and
+  `covered` (name -> digest of every agent its verdict covers: the agent, its callees, its
+  `covers:`): an Agent in a `promotes:` environment is unblocked only by a succeeded gate
+  that covers it with that digest;
 * a gate that misses a threshold returns `status="failed"` and a message naming each miss,
   so the applier exits non-zero and the promotion is skipped (prd keeps its version).
 
@@ -41,6 +43,7 @@ from engine.providers.runs.eval_runner import (
 )
 from engine.providers.runs.inputs import langfuse_recorder, run_inputs
 from engine.spec.addresses import Address
+from engine.spec.coverage import input_digests
 from engine.spec.digests import digest_of
 from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord
@@ -83,6 +86,8 @@ class LocalEvalProvider:
         self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
     ) -> RunResult:
         failed: dict[str, Any] = {"agent_digest": inputs.attrs.get("agent_digest")}
+        if node.kind == "QualityGate":
+            failed["covered"] = input_digests(inputs.attrs, node.spec.doc.spec.agent)
         interrupted = "interrupted; every ephemeral agent of the run was stopped"
         try:
             plan = prepare(node, inputs, ctx)
@@ -113,7 +118,10 @@ class LocalEvalProvider:
         message = run.message
         if message is not None:
             message += f" — report: {run.reports['markdown']}"
-        return RunResult(run.status, summarize(run), message)
+        summary = summarize(run)
+        if "covered" in failed:
+            summary["covered"] = failed["covered"]
+        return RunResult(run.status, summary, message)
 
     def _record(
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder

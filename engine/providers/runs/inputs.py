@@ -3,7 +3,8 @@
 A run is up to date when its last successful result has the current inputs digest, which
 covers the run's own spec, the digest of the agent it evaluates *as resolved in the run's
 environment*, the dataset digest, the evaluators' code, and the digests of the agents the
-evaluated agent calls.
+evaluated agent calls (transitively) - for a QualityGate also those of the agents it
+`covers:`, so its verdict is bound to every digest it covers (`engine.spec.coverage`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from engine.providers.base import Context, RunInputs
 from engine.providers.local.traces import trace_store
 from engine.providers.runs.monitor_source import langfuse_head, reads_langfuse
 from engine.spec.addresses import Address
+from engine.spec.coverage import CALLEE_KEY, COVERS_KEY, call_closure, vouched
 from engine.spec.datasets import canonical_json, dataset_digest, sha256_hex
 from engine.spec.digests import agent_attrs, digest_of, file_digest
 from engine.spec.graph import GraphNode
@@ -43,8 +45,11 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     spec = node.spec.doc.spec
     env = spec.environment
     agent = ws.agents[spec.agent].doc.spec
+    dumped = spec.model_dump(mode="json", by_alias=True)
+    if dumped.get("covers") == []:  # a gate without `covers:` keeps the digest it had before
+        del dumped["covers"]
     attrs: dict[str, Any] = {
-        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
+        "spec": sha256_hex(canonical_json(dumped))[:16],
         "agent_digest": digest_of(agent_attrs(ws, agent, env)),
     }
     dataset = getattr(spec, "dataset", None)
@@ -56,8 +61,13 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
         evaluators += list(grading.evaluators)
     for ev in evaluators:
         attrs[f"evaluator.{ev.label}"] = evaluator_digest(ev, ws)
-    for callee in agent.calls:
-        attrs[f"callee.{callee}"] = digests.get(Address("Agent", callee, env))
+    calls = {n: a.doc.spec.calls for n, a in ws.agents.items()}
+    # Callees, transitively: a change anywhere in the calls graph changes what is evaluated.
+    for callee in call_closure(calls, spec.agent):
+        attrs[f"{CALLEE_KEY}{callee}"] = digests.get(Address("Agent", callee, env))
+    if node.kind == "QualityGate":  # agents the gate vouches for: bound into its verdict
+        for name in vouched(calls, spec):
+            attrs[f"{COVERS_KEY}{name}"] = digests.get(Address("Agent", name, env))
     if node.kind == "LoadTest":
         attrs["prompts"] = sha256_hex(
             canonical_json(

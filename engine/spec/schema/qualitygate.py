@@ -1,4 +1,8 @@
-"""QualityGate: evaluates an exact agent digest; environments in `promotes` wait for it."""
+"""QualityGate: evaluates an exact agent digest; environments in `promotes` wait for it.
+
+A verdict covers the agent, every agent it calls (transitively) and the agents of `covers:`
+(engine.spec.coverage); no other agent reaches a promoted environment.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ class QualityGateSpec(SpecModel):
     environment: Name
     #: environments that only receive an agent digest after this gate passed for it
     promotes: list[Name] = Field(default_factory=list)
+    #: independent agents this gate vouches for by digest, without evaluating them: their
+    #: digests in `environment` are bound into the verdict (the agent's callees always are)
+    covers: list[Name] = Field(default_factory=list)
     evaluators: list[EvaluatorRef] = Field(min_length=1)
     latency: LatencyLimits | None = None
     #: failed calls allowed (each still scores 0 - never dropped)

@@ -154,12 +154,13 @@ def test_order_respects_every_edge_and_ranks_independent_nodes(ws: Workspace) ->
         "environment.prd",
         "environment.tst",
         "dataset.golden[tst]",
-        "agent.specialist[prd]",
         "agent.specialist[tst]",
         # ready ones go by kind rank (agents before runs), then environment, then name
         "agent.orchestrator[tst]",
         "experiment.hpo[tst]",
         "qualitygate.release[tst]",
+        # the gate covers the orchestrator's callee: in prd it waits for the gate too
+        "agent.specialist[prd]",
         "agent.orchestrator[prd]",
         "loadtest.traffic[prd]",
     ]
