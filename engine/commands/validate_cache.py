@@ -9,7 +9,7 @@ code instead, using only the standard library (the dbt partial-parse and git ind
 The key is everything a run's output depends on:
 - a stat signature (path, type, size, mtime, ctime, inode) of every entry of the workspace
   tree except `.agentops/` and the directories the source-tree scan skips (SKIP_DIRS; under
-  the spec roots nothing is skipped); a directory's mtime covers added and removed files;
+  the spec roots nothing is skipped); the listing covers added and removed files;
 - the engine's own source files, and the site-packages directory of pydantic and ruamel
   (installing or removing any package changes its mtime);
 - the command's inputs (paths, --output, colour) and the Python version;
@@ -97,8 +97,9 @@ def _compute_key(root: Path, paths: Sequence[Path], inputs: dict[str, object]) -
             sig.entry(str(p))
     engine_dir = Path(__file__).resolve().parents[1]
     sig.walk(str(engine_dir), skip=True, links=False)  # a new engine, new messages
-    for package in ("pydantic", "ruamel"):
-        sig.entry(_site_packages(package))
+    for package in ("pydantic", "ruamel"):  # pip adds and removes entries of this directory
+        site = _site_packages(package)
+        sig.lines.append(f"{site}\0{os.stat(site).st_mtime_ns}\n")
     h = hashlib.sha256()
     inputs_text = json.dumps(
         {"format": FORMAT, "python": sys.version, "root": str(root), **inputs}, sort_keys=True
@@ -201,10 +202,13 @@ class _Signature:
             raise Uncacheable(path)  # what it leads to is not in the key
 
     def _add(self, path: str, st: os.stat_result) -> None:
-        kind = stat.S_IFMT(st.st_mode)
+        if stat.S_ISDIR(st.st_mode):
+            # the listing names every entry, so a directory's times add nothing (and writing
+            # `.agentops/` would change the root's)
+            self.lines.append(f"{path}\0dir:{st.st_mode}:{st.st_ino}\n")
+            return
         self.lines.append(
-            f"{path}\0{kind}:{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:"
-            f"{st.st_ino}\n"
+            f"{path}\0{st.st_mode}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}\n"
         )
         self.newest = max(self.newest, st.st_mtime_ns, st.st_ctime_ns)
 
