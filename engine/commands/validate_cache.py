@@ -61,6 +61,7 @@ class Key(NamedTuple):
     file: Path  # the entry for these command inputs
     digest: str  # of the tree, the engine and the inputs
     newest_ns: int  # the newest mtime/ctime seen, for the racy check
+    taken_ns: int  # when the signature was taken
 
 
 class Replay(NamedTuple):
@@ -88,6 +89,7 @@ def _compute_key(root: Path, paths: Sequence[Path], inputs: dict[str, object]) -
     for p in spec_roots:
         if not _inside(os.path.abspath(p), str(root)):
             raise Uncacheable(p)
+    taken = time.time_ns()
     sig = _Signature(str(root))
     sig.walk(str(root), skip=True)
     for p in spec_roots:  # discovery takes every *.yaml below a spec root: nothing skipped
@@ -108,7 +110,9 @@ def _compute_key(root: Path, paths: Sequence[Path], inputs: dict[str, object]) -
     for line in sig.lines:
         h.update(line.encode("utf-8", "surrogateescape"))
     name = hashlib.sha256(inputs_text.encode()).hexdigest()[:16]
-    return Key(root / STATE_DIR / "cache" / f"validate-{name}.json", h.hexdigest(), sig.newest)
+    return Key(
+        root / STATE_DIR / "cache" / f"validate-{name}.json", h.hexdigest(), sig.newest, taken
+    )
 
 
 def lookup(key: Key) -> Replay | None:
@@ -128,7 +132,7 @@ def lookup(key: Key) -> Replay | None:
 def store(key: Key, result: Replay, env_vars: Iterable[str], spec_texts: Iterable[str]) -> None:
     """Keep the result for the next run, unless an input was changed too recently to trust
     its timestamps or a spec names a directory the key does not cover."""
-    if key.newest_ns >= time.time_ns() - int(RACY_SECONDS * 1e9):
+    if key.newest_ns >= key.taken_ns - int(RACY_SECONDS * 1e9):
         return
     for text in spec_texts:
         if STATE_DIR in text or any(d in text for d in SKIP_DIRS):
