@@ -66,3 +66,11 @@ def s3_state(s3_env: str) -> str:
     from tests.state.s3util import new_bucket
 
     return f"s3://{new_bucket(s3_env)}/team/workspace"
+
+
+# --- the validate result cache (issue 17) -------------------------------------------------
+@pytest.fixture(autouse=True)
+def _no_validate_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see full `validate` runs (and write no `.agentops/cache` into the corpus);
+    tests/unit/cli/test_validate_cache.py turns it back on."""
+    monkeypatch.setenv("AGENTOPS_VALIDATE_CACHE", "0")

@@ -23,14 +23,21 @@ def use_color(stream: object = sys.stderr) -> bool:
 
 
 def print_diagnostics(diags: Sequence[Diagnostic]) -> None:
-    color = use_color(sys.stderr)
+    for line in format_diagnostics(diags, color=use_color(sys.stderr)):
+        print(line, file=sys.stderr)
+
+
+def format_diagnostics(diags: Sequence[Diagnostic], *, color: bool) -> list[str]:
+    """One line per diagnostic, the severity in red when `color`."""
+    lines = []
     for d in diags:
         line = d.format()
         if color:
             line = line.replace(
                 f": {d.severity.value}: ", f": \x1b[31m{d.severity.value}\x1b[0m: ", 1
             )
-        print(line, file=sys.stderr)
+        lines.append(line)
+    return lines
 
 
 def load_valid_workspace(root: Path) -> Workspace:

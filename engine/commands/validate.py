@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.commands.common import AddGlobal, load_valid_workspace, print_diagnostics
+from engine.commands.common import AddGlobal, format_diagnostics, load_valid_workspace, use_color
+
+if TYPE_CHECKING:  # imported when a run needs them: a replayed `validate` never loads pydantic
+    from engine.commands import validate_cache
+    from engine.spec.workspace import Workspace
 
 
 def register(sub: Any, add_global: AddGlobal) -> None:
@@ -38,10 +42,34 @@ def register(sub: Any, add_global: AddGlobal) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from engine.spec.workspace import load_workspace
+    from engine.commands import validate_cache
+    from engine.spec.paths import confinement_from_env
 
     paths = [p if p.is_absolute() else args.workspace / p for p in args.paths]
-    ws = load_workspace(args.workspace, paths)
+    color = use_color(sys.stderr)
+    key = validate_cache.compute_key(
+        args.workspace,
+        paths,
+        {"paths": [str(p) for p in paths], "output": args.output, "color": color},
+        confined=confinement_from_env(),
+        debug=args.debug,
+    )
+    replay = validate_cache.lookup(key) if key is not None else None
+    if replay is None:
+        from engine.spec.workspace import load_workspace
+
+        ws = load_workspace(args.workspace, paths)
+        replay = _validate_output(ws, args.output, color=color)
+        if key is not None:
+            _store(key, ws, replay)
+    sys.stderr.write(replay.stderr)
+    sys.stdout.write(replay.stdout)
+    return replay.code
+
+
+def _validate_output(ws: Workspace, output: str, *, color: bool) -> validate_cache.Replay:
+    from engine.commands.validate_cache import Replay
+
     counts = {
         k: len(ws.by_kind(k))
         for k in (
@@ -54,27 +82,36 @@ def cmd_validate(args: argparse.Namespace) -> int:
             "Monitor",
         )
     }
-    if args.output == "json":
-        print(
-            json.dumps(
-                {
-                    "valid": ws.ok,
-                    "files": ws.files,
-                    "counts": counts,
-                    "diagnostics": [d.to_json() for d in ws.diagnostics],
-                },
-                indent=2,
-            )
-        )
-        return 0 if ws.ok else 1
-    print_diagnostics(ws.diagnostics)
+    code = 0 if ws.ok else 1
+    if output == "json":
+        out = {
+            "valid": ws.ok,
+            "files": ws.files,
+            "counts": counts,
+            "diagnostics": [d.to_json() for d in ws.diagnostics],
+        }
+        return Replay(json.dumps(out, indent=2) + "\n", "", code)
+    err = "".join(f"{line}\n" for line in format_diagnostics(ws.diagnostics, color=color))
     if not ws.ok:
         n = sum(d.severity == "error" for d in ws.diagnostics)
-        print(f"{n} error{'s' if n != 1 else ''} in {len(ws.files)} files", file=sys.stderr)
-        return 1
+        err += f"{n} error{'s' if n != 1 else ''} in {len(ws.files)} files\n"
+        return Replay("", err, code)
     summary = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items() if v)
-    print(f"Valid: {summary} in {len(ws.files)} files.")
-    return 0
+    return Replay(f"Valid: {summary} in {len(ws.files)} files.\n", err, code)
+
+
+def _store(key: validate_cache.Key, ws: Workspace, replay: validate_cache.Replay) -> None:
+    """Cache the result with what the key cannot know before the run: the `env:` variables
+    the specs reference, and the spec texts (a spec naming a skipped directory is not cached)."""
+    from engine.commands import validate_cache
+    from engine.spec.secret_uses import secret_uses
+
+    env_vars = [u.ref.partition(":")[2] for u in secret_uses(ws) if u.ref.startswith("env:")]
+    try:
+        texts = [(ws.root / f).read_text(encoding="utf-8", errors="replace") for f in ws.files]
+    except OSError:
+        return
+    validate_cache.store(key, replay, env_vars, texts)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
