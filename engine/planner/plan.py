@@ -120,6 +120,8 @@ class Plan:
     workspace_digest: str
     destroy: bool = False
     prune: bool = False
+    #: `plan --refresh-only`: the changes are state edits (accept an observation), not actions
+    refresh_only: bool = False
     envs: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -146,6 +148,7 @@ class Plan:
             "workspace_digest": self.workspace_digest,
             "destroy": self.destroy,
             "prune": self.prune,
+            "refresh_only": self.refresh_only,
             "envs": self.envs,
             "targets": self.targets,
             "summary": self.counts(),
@@ -164,6 +167,7 @@ class Plan:
             workspace_digest=d["workspace_digest"],
             destroy=d["destroy"],
             prune=d["prune"],
+            refresh_only=bool(d.get("refresh_only", False)),
             envs=d["envs"],
             targets=d["targets"],
             warnings=d["warnings"],
