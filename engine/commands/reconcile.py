@@ -315,7 +315,11 @@ def _accept(s: Any, plan: Any, observed: Any, args: argparse.Namespace) -> int:
     done = accept_refresh(s, plan, observed)
     for line in done:
         print(f"  {line}", file=sys.stderr)
-    print(f"Refresh complete: {len(done)} recorded in state; nothing outside agentops changed.")
+    forgotten = sum(1 for line in done if line.endswith(")") and ": forgotten (" in line)
+    print(
+        f"Refresh complete: {len(done) - forgotten} recorded, {forgotten} forgotten; "
+        "nothing outside agentops changed."
+    )
     return 0
 
 

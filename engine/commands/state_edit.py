@@ -80,7 +80,7 @@ def cmd_state_list(args: argparse.Namespace) -> int:
     for row in rows:
         print(row["address"])
     if not rows:
-        what = f"matches {args.pattern}" if args.pattern else "is recorded"
+        what = f"matches {args.pattern}" if args.pattern else "yet"
         print(f"Nothing in the state {what}.", file=sys.stderr)
     return 0
 

@@ -66,7 +66,7 @@ def refresh_changes(
             )
         elif refresh_record(seen) == prior.private.get(REFRESHED, {}).get("observed"):
             continue  # accepted before, unchanged since
-        elif drifted(seen, prior) or dict(seen.outputs) != prior.outputs:
+        elif drifted(seen, prior) or _outputs_moved(seen, prior):
             change.digest = seen.digest or prior.digest
             change.field_diffs = _observed_diffs(seen, prior)
             change.reasons.append(
@@ -92,6 +92,11 @@ def refresh_record(observed: Observed) -> dict[str, object]:
     }
     loaded: dict[str, object] = json.loads(json.dumps(raw, sort_keys=True, default=str))
     return loaded
+
+
+def _outputs_moved(observed: Observed, prior: ResourceState) -> bool:
+    """An output the provider observed differs from the recorded one (none observed: no)."""
+    return any(prior.outputs.get(k) != v for k, v in observed.outputs.items())
 
 
 def _observed_diffs(observed: Observed, prior: ResourceState) -> list[FieldDiff]:
