@@ -88,7 +88,9 @@ def test_output_prints_outputs_from_state(ws: Path, capsys: pytest.CaptureFixtur
     assert "invalid address" in capsys.readouterr().err
 
 
-def test_output_never_shows_secret_looking_values(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_never_shows_secret_looking_values(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = LocalStateStore(ws / ".agentops")
     st = store.read()
     res = st.resources[D0].model_copy(update={"outputs": {"api_token": "s3cr3t", "url": "u"}})

@@ -318,7 +318,9 @@ class LangfuseStoreProvider:
             provider=self.name,
             provider_id=f"{conn.project.id}/{found.id}",
             digest="imported",
-            attrs={},
+            # where it lives is what was just verified: the next plan is an update (a sync),
+            # never a replace, which would archive the adopted items first
+            attrs={"langfuse": desired.attrs["langfuse"]},
             outputs={
                 "items": len(active),
                 "dataset": name,
