@@ -141,6 +141,12 @@ class Plan:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        out = self._json()
+        if self.refresh_only:  # only then: every other plan's JSON is as it always was
+            out["refresh_only"] = True
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "format_version": PLAN_FORMAT,
             "lineage": self.lineage,
@@ -148,7 +154,6 @@ class Plan:
             "workspace_digest": self.workspace_digest,
             "destroy": self.destroy,
             "prune": self.prune,
-            "refresh_only": self.refresh_only,
             "envs": self.envs,
             "targets": self.targets,
             "summary": self.counts(),

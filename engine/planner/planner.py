@@ -154,6 +154,8 @@ def _resource_change(inp: PlanInput, addr: Address, deps: list[str], provider: s
 
 def _check_replace(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> None:
     """Every `--replace` names a declared resource in scope (runs are forced with --force-run)."""
+    if opts.destroy and opts.refresh_only:
+        raise UsageError("--destroy and --refresh-only exclude each other")
     if opts.replace and (opts.destroy or opts.refresh_only):
         raise UsageError("--replace cannot be combined with a destroy or refresh-only plan")
     for pattern in opts.replace:
