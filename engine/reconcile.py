@@ -312,11 +312,6 @@ def import_resource(s: Session, address: Address, provider_id: str) -> ResourceS
             hint="declare it in a spec first (import adopts an object for a spec); "
             "see agentops graph",
         )
-    if str(address) in s.state.resources:
-        raise UsageError(
-            f"{address} is already in the state",
-            hint=f"run agentops state rm {address} first to adopt another object",
-        )
     provider = s.registry.resource_for(node, s.ws)
     adopt = getattr(provider, "adopt", None)
     if adopt is None:
@@ -324,6 +319,11 @@ def import_resource(s: Session, address: Address, provider_id: str) -> ResourceS
             f"import is not supported for {address} ({provider.name}): "
             f"{IMPORT_UNSUPPORTED.get(provider.name, 'this provider cannot adopt objects')}",
             hint="run agentops apply to create it",
+        )
+    if str(address) in s.state.resources:
+        raise UsageError(
+            f"{address} is already in the state",
+            hint=f"run agentops state rm {address} first to adopt another object",
         )
     desired = s.desired.get(address) or provider.desired(node, s.ctx)
     res = adopt(node, desired, provider_id, s.ctx)

@@ -161,8 +161,8 @@ def cmd_state_mv(args: argparse.Namespace) -> int:
         store.append(state, {"type": "replace", "state": new.model_dump(mode="json")})
     print(f"Moved {src} to {dst}.")
     print(
-        "Names and ownership tags derive from the address: the next plan shows the update "
-        "that re-tags it (an AgentCore runtime keeps its id).",
+        "Ownership tags name the address: the next plan shows the update that re-tags an "
+        "AgentCore runtime (it keeps its id) or re-marks a dataset, if one is needed.",
         file=sys.stderr,
     )
     print_notes(store)
