@@ -21,6 +21,7 @@ from typing import Any
 from engine.applier import Applier, ApplyResult, EventSink
 from engine.errors import ProviderError, StalePlan, UsageError, WorkspaceInvalid
 from engine.heap import SessionHeap
+from engine.planner.drift import REFRESHED, refresh_record
 from engine.planner.plan import Plan
 from engine.planner.planner import RESOURCE_KINDS, PlanInput, PlanOptions, plan
 from engine.providers.base import (
@@ -40,7 +41,7 @@ from engine.spec.graph import DesiredGraph, GraphNode, build_graph
 from engine.spec.schema import RUN_KINDS
 from engine.spec.workspace import Workspace
 from engine.state.backend import STATE_DIRNAME, state_dir, store_for
-from engine.state.model import State
+from engine.state.model import ResourceState, State, now_iso
 from engine.state.store import StateStore
 
 
@@ -285,6 +286,78 @@ def apply(
         should_stop=should_stop,
     )
     return applier.run()
+
+
+def accept_refresh(s: Session, p: Plan, observed: dict[str, Observed]) -> list[str]:
+    """`apply --refresh-only`: record what the refresh-only plan showed, in state alone.
+
+    Nothing outside agentops is touched. A resource deleted outside agentops is forgotten; a
+    drifted one keeps its record with the observation accepted (`private.refreshed`): the
+    running digest and the outputs as observed, the drift as seen. The next refresh-only
+    plan does not show it again; a normal plan still brings it back to the spec.
+    """
+    done = []
+    for c in p.changes:
+        prior = s.state.resources.get(c.address)
+        seen = observed.get(c.address)
+        if prior is None or seen is None:
+            continue
+        if not seen.exists:
+            s.store.append(s.state, {"type": "forget", "address": c.address})
+            done.append(f"{c.address}: forgotten ({seen.status})")
+            continue
+        record = {"at": now_iso(), "observed": refresh_record(seen)}
+        res = prior.model_copy(
+            update={
+                "digest": seen.digest or prior.digest,
+                "outputs": {**prior.outputs, **seen.outputs},
+                "private": {**prior.private, REFRESHED: record},
+            }
+        )
+        s.store.append(s.state, {"type": "resource", "resource": res.model_dump(mode="json")})
+        done.append(f"{c.address}: observation recorded")
+    return done
+
+
+def import_resource(s: Session, address: Address, provider_id: str) -> ResourceState:
+    """`import ADDRESS ID`: adopt an existing object as the declared resource ADDRESS.
+
+    The provider observes it, refuses what another workspace owns, tags it as ours and
+    returns its record; it is journalled like any applied change, so the next plan shows
+    the update (or no-op) that brings it to the spec.
+    """
+    node = s.graph.nodes.get(address)
+    if node is None or node.kind not in RESOURCE_KINDS:
+        raise UsageError(
+            f"{address} is not a declared resource",
+            hint="declare it in a spec first (import adopts an object for a spec); "
+            "see agentops graph",
+        )
+    provider = s.registry.resource_for(node, s.ws)
+    adopt = getattr(provider, "adopt", None)
+    if adopt is None:
+        raise UsageError(
+            f"import is not supported for {address} ({provider.name}): "
+            f"{IMPORT_UNSUPPORTED.get(provider.name, 'this provider cannot adopt objects')}",
+            hint="run agentops apply to create it",
+        )
+    if str(address) in s.state.resources:
+        raise UsageError(
+            f"{address} is already in the state",
+            hint=f"run agentops state rm {address} first to adopt another object",
+        )
+    desired = s.desired.get(address) or provider.desired(node, s.ctx)
+    res = adopt(node, desired, provider_id, s.ctx)
+    assert isinstance(res, ResourceState)
+    s.store.append(s.state, {"type": "resource", "resource": res.model_dump(mode="json")})
+    return res
+
+
+#: why a provider has no `adopt`
+IMPORT_UNSUPPORTED = {
+    "local-runtime": "a local agent is a process agentops starts itself",
+    "local-store": "a local dataset lives in agentops' own store",
+}
 
 
 def load_plan_file(path: Path) -> Plan:

@@ -11,7 +11,29 @@ AddGlobal = Callable[[argparse.ArgumentParser], None]
 
 
 def register_all(sub: Any, add_global: AddGlobal) -> None:
-    from engine.commands import evaluation, invoke, monitoring, reconcile, state, validate, watch
+    from engine.commands import (
+        evaluation,
+        fmt,
+        invoke,
+        logs,
+        monitoring,
+        operate,
+        reconcile,
+        state,
+        validate,
+        watch,
+    )
 
-    for module in (validate, reconcile, state, invoke, watch, evaluation, monitoring):
+    for module in (
+        validate,
+        fmt,
+        reconcile,
+        operate,
+        state,
+        logs,
+        invoke,
+        watch,
+        evaluation,
+        monitoring,
+    ):
         module.register(sub, add_global)

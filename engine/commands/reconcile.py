@@ -55,9 +55,27 @@ def _plan_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _change_flags(p: argparse.ArgumentParser) -> None:
+    """plan and apply: force a replacement, or only accept drift into state."""
+    p.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="replace this resource even if it is up to date (repeatable)",
+    )
+    p.add_argument(
+        "--refresh-only",
+        action="store_true",
+        help="only what changed outside agentops; apply records it in state, changes nothing",
+    )
+
+
 def register(sub: Any, add_global: AddGlobal) -> None:
     p = sub.add_parser("plan", help="show what apply would change")
     _plan_flags(p)
+    _change_flags(p)
+    p.add_argument("--destroy", action="store_true", help="preview what destroy would delete")
     p.add_argument("--out", type=Path, help="save the plan for `apply PLANFILE`")
     p.add_argument(
         "--no-lock",
@@ -76,6 +94,7 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     p = sub.add_parser("apply", help="make the world match the specs")
     p.add_argument("planfile", nargs="?", type=Path, help="a plan saved with plan --out")
     _plan_flags(p)
+    _change_flags(p)
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     p.add_argument("--parallelism", type=int, default=4, help="concurrent actions (default 4)")
     add_global(p)
@@ -103,12 +122,18 @@ def _options(args: argparse.Namespace, *, destroy: bool = False) -> Any:
         envs=tuple(args.env),
         targets=tuple(parse_targets(args.target)),
         force_runs=tuple(parse_targets(args.force_run)),
+        replace=tuple(parse_targets(getattr(args, "replace", []))),
+        refresh_only=getattr(args, "refresh_only", False),
     )
 
 
 def _render(plan: Any, output: str) -> str:
     from engine.render.plan import render_json, render_markdown, render_text
 
+    if plan.refresh_only and output != "json":
+        from engine.render.refresh import render_refresh
+
+        return render_refresh(plan, color=use_color(sys.stdout) and output == "text")
     if output == "json":
         return render_json(plan)
     if output == "markdown":
@@ -120,13 +145,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from engine.reconcile import make_plan, open_session, planned_envs, prepare
 
     ws = load_valid_workspace(args.workspace)
-    _check_secrets(ws, planned_envs(ws, _options(args)))
+    if not args.destroy:
+        _check_secrets(ws, planned_envs(ws, _options(args)))
     store = state_store(args)
     with open_session(
         ws, "plan", lock_timeout=args.lock_timeout, store=store, lock=not args.no_lock
     ) as s:
-        observed = prepare(s)
-        plan = make_plan(s, _options(args), observed)
+        observed = prepare(s, observe=not args.destroy)
+        plan = make_plan(s, _options(args, destroy=args.destroy), observed)
     sys.stdout.write(_render(plan, args.output))
     if args.out:
         out = args.out if args.out.is_absolute() else args.workspace / args.out
@@ -186,7 +212,7 @@ def _progress(log_format: str | None) -> Any:
     return on_event
 
 
-def _report(result: Any, started: float) -> int:
+def _report(result: Any, started: float, verb: str = "Apply") -> int:
     from engine.applier import ApplyResult
 
     assert isinstance(result, ApplyResult)
@@ -202,7 +228,7 @@ def _report(result: Any, started: float) -> int:
             print(f"Skipped: {o.address}: {o.message}", file=sys.stderr)
     took = time.monotonic() - started
     print(
-        f"Apply {'complete' if result.ok else 'failed'}: {counts.get('ok', 0)} succeeded, "
+        f"{verb} {'complete' if result.ok else 'failed'}: {counts.get('ok', 0)} succeeded, "
         f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped "
         f"in {took:.1f}s."
     )
@@ -237,6 +263,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if saved is not None:
             check_fresh(s, saved)
             plan = saved
+            if plan.refresh_only:
+                return _accept(s, plan, observed, args)
         else:
             plan = make_plan(s, _options(args), observed)
             sys.stdout.write(_render(plan, args.output))
@@ -245,6 +273,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 return 0
             print("No changes.")
             return 0
+        if plan.refresh_only:
+            return _accept(s, plan, observed, args)
         if saved is None and not _confirm(args, "apply these changes"):
             print("Apply cancelled.", file=sys.stderr)
             return 1
@@ -270,7 +300,27 @@ def cmd_destroy(args: argparse.Namespace) -> int:
             return 1
         result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
     print_notes(store)
-    return _report(result, started)
+    return _report(result, started, "Destroy")
+
+
+def _accept(s: Any, plan: Any, observed: Any, args: argparse.Namespace) -> int:
+    """`apply --refresh-only`: record the observations in state; nothing else changes."""
+    from engine.reconcile import accept_refresh
+
+    if plan.destroy or plan.prune or any(c.action.value == "replace" for c in plan.changes):
+        raise UsageError("a refresh-only plan file cannot delete or replace anything")
+    if args.planfile is None and not _confirm(args, "record these observations in the state"):
+        print("Apply cancelled.", file=sys.stderr)
+        return 1
+    done = accept_refresh(s, plan, observed)
+    for line in done:
+        print(f"  {line}", file=sys.stderr)
+    forgotten = sum(1 for line in done if line.endswith(")") and ": forgotten (" in line)
+    print(
+        f"Refresh complete: {len(done) - forgotten} recorded, {forgotten} forgotten; "
+        "nothing outside agentops changed."
+    )
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

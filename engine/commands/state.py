@@ -1,5 +1,7 @@
 """`agentops state show | pull | push | migrate | unlock`: the state itself, wherever it lives.
 
+(`state list | rm | mv`, which edit records, are in `engine.commands.state_edit`.)
+
 Pipeline role: CLI glue over `engine.state`. Every command works on the configured backend
 (--state, AGENTOPS_STATE, agentops.yaml, or the local file); `push` and `migrate` write
 under the lock (both locks for `migrate`) and refuse what would lose history without
@@ -19,7 +21,9 @@ from engine.errors import StateError, UsageError
 
 
 def register(sub: Any, add_global: AddGlobal) -> None:
-    p = sub.add_parser("state", help="state maintenance: show, pull, push, migrate, unlock")
+    p = sub.add_parser(
+        "state", help="state maintenance: list, show, rm, mv, pull, push, migrate, unlock"
+    )
     ssub = p.add_subparsers(dest="state_command", metavar="SUBCOMMAND", required=True)
 
     u = ssub.add_parser("unlock", help="break a lock whose holder is gone (never a live one)")
@@ -51,6 +55,10 @@ def register(sub: Any, add_global: AddGlobal) -> None:
     _lock_timeout(m)
     add_global(m)
     m.set_defaults(handler=cmd_state_migrate)
+
+    from engine.commands import state_edit
+
+    state_edit.register(ssub, add_global, _lock_timeout)
 
 
 def _lock_timeout(p: argparse.ArgumentParser) -> None:

@@ -122,6 +122,8 @@ class Plan:
     workspace_digest: str
     destroy: bool = False
     prune: bool = False
+    #: `plan --refresh-only`: the changes are state edits (accept an observation), not actions
+    refresh_only: bool = False
     envs: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -141,6 +143,12 @@ class Plan:
         return out
 
     def to_json(self) -> dict[str, Any]:
+        out = self._json()
+        if self.refresh_only:  # only then: every other plan's JSON is as it always was
+            out["refresh_only"] = True
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "format_version": PLAN_FORMAT,
             "lineage": self.lineage,
@@ -166,6 +174,7 @@ class Plan:
             workspace_digest=d["workspace_digest"],
             destroy=d["destroy"],
             prune=d["prune"],
+            refresh_only=bool(d.get("refresh_only", False)),
             envs=d["envs"],
             targets=d["targets"],
             warnings=d["warnings"],

@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import UsageError
+from engine.planner.drift import drift_detail, drifted, refresh_changes
 from engine.planner.plan import Action, Change, FieldDiff, Plan, Reason, ReasonEntry
 from engine.planner.promotion import apply_gates
 from engine.providers.base import Desired, Observed, RunInputs
 from engine.spec.addresses import Address
 from engine.spec.graph import DesiredGraph
 from engine.spec.schema import RUN_KINDS
-from engine.state.model import ResourceState, RunRecord, State
+from engine.state.model import RunRecord, State
 
 RESOURCE_KINDS = frozenset({"Agent", "Dataset", "EvaluationRule"})
 
@@ -31,6 +32,10 @@ class PlanOptions:
     envs: Sequence[str] = ()
     targets: Sequence[Address] = ()
     force_runs: Sequence[Address] = ()
+    #: `--replace ADDRESS`: replace these resources even when they are up to date
+    replace: Sequence[Address] = ()
+    #: `--refresh-only`: only what changed behind agentops' back, as state edits
+    refresh_only: bool = False
     #: watch mode: a failed run is retried only when its inputs change
     retry_failed_runs: bool = True
 
@@ -80,8 +85,11 @@ def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
     state = inp.state
     scope = select(inp.graph, opts)
     changes: list[Change] = []
+    _check_replace(inp, scope, opts)
     if opts.destroy:
         changes = _destroy(inp, scope, opts)
+    elif opts.refresh_only:
+        changes = refresh_changes(inp.state, inp.observed, opts.envs, opts.targets)
     else:
         for node in inp.graph:
             if node.address not in scope or node.kind == "Environment":
@@ -91,7 +99,10 @@ def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
             if node.kind in RUN_KINDS:
                 changes.append(_run_change(inp, node.address, deps, provider, opts))
             else:
-                changes.append(_resource_change(inp, node.address, deps, provider))
+                change = _resource_change(inp, node.address, deps, provider)
+                if any(node.address.matches(t) for t in opts.replace):
+                    _force_replace(change)
+                changes.append(change)
         _apply_gates(inp, changes)
     plan_ = Plan(
         changes=changes,
@@ -102,8 +113,9 @@ def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
         prune=opts.prune,
         envs=list(opts.envs),
         targets=[str(t) for t in opts.targets],
+        refresh_only=opts.refresh_only,
     )
-    if not opts.destroy:
+    if not opts.destroy and not opts.refresh_only:
         _orphans(inp, plan_, opts)
     return plan_
 
@@ -135,29 +147,38 @@ def _resource_change(inp: PlanInput, addr: Address, deps: list[str], provider: s
         change.action = Action.REPLACE if forced else Action.UPDATE
         fields = ", ".join(d.path for d in change.field_diffs) or "content"
         change.reasons.append(ReasonEntry(Reason.SPEC_CHANGED, fields))
-    if observed is not None and _drifted(observed, prior):
+    if observed is not None and drifted(observed, prior):
         if change.action is Action.NOOP:
             change.action = Action.UPDATE
-        change.reasons.append(ReasonEntry(Reason.DRIFTED, _drift_detail(observed, prior)))
+        change.reasons.append(ReasonEntry(Reason.DRIFTED, drift_detail(observed, prior)))
     return change
 
 
-def _drifted(observed: Observed, prior: ResourceState) -> bool:
-    return (
-        (not observed.healthy)
-        or bool(observed.drift)
-        or (observed.digest is not None and observed.digest != prior.digest)
-    )
+def _check_replace(inp: PlanInput, scope: set[Address], opts: PlanOptions) -> None:
+    """Every `--replace` names a declared resource in scope (runs are forced with --force-run)."""
+    if opts.destroy and opts.refresh_only:
+        raise UsageError("--destroy and --refresh-only exclude each other")
+    if opts.replace and (opts.destroy or opts.refresh_only):
+        raise UsageError("--replace cannot be combined with a destroy or refresh-only plan")
+    for pattern in opts.replace:
+        if pattern.kind in RUN_KINDS:
+            raise UsageError(
+                f"--replace {pattern}: a {pattern.kind} is not a resource",
+                hint=f"run it again with --force-run {pattern}",
+            )
+        if not any(a.matches(pattern) and a.kind in RESOURCE_KINDS for a in scope):
+            raise UsageError(
+                f"no declared resource matches --replace {pattern}",
+                hint="addresses look like agent.docs-assistant[prd]; see agentops state list",
+            )
 
 
-def _drift_detail(observed: Observed, prior: ResourceState) -> str:
-    parts = []
-    if not observed.healthy:
-        parts.append(f"status {observed.status}")
-    if observed.digest is not None and observed.digest != prior.digest:
-        parts.append(f"running digest {observed.digest} != recorded {prior.digest}")
-    parts.extend(f"{k}: {a!r} → {b!r}" for k, (a, b) in sorted(observed.drift.items()))
-    return "; ".join(parts)
+def _force_replace(change: Change) -> None:
+    """`--replace`: a recorded resource is deleted and created again, even when up to date."""
+    if change.action is Action.CREATE:
+        return  # nothing recorded (or it is gone): it is created anyway
+    change.action = Action.REPLACE
+    change.reasons.append(ReasonEntry(Reason.FORCED, "--replace"))
 
 
 def _run_change(

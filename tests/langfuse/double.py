@@ -403,6 +403,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "createdAt": now(),
                     "updatedAt": now(),
                 }
+                if body["name"] in d.datasets:  # Langfuse upserts by name
+                    old = d.datasets[body["name"]]
+                    old.update(
+                        description=body.get("description"),
+                        metadata=body.get("metadata"),
+                        updatedAt=now(),
+                    )
                 d.datasets.setdefault(body["name"], ds)
                 return self._send(200, d.datasets[body["name"]])
         if path.startswith("/v2/datasets/") and method == "GET":

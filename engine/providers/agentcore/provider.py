@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from engine.errors import PermanentError
 from engine.providers.agentcore import runtime as rt
+from engine.providers.agentcore.adopt import adopt
 from engine.providers.agentcore.artifacts import ensure_code
 from engine.providers.agentcore.aws import Aws, AwsTarget, retry_new_role
 from engine.providers.agentcore.iam import delete_role, ensure_role
@@ -334,6 +335,13 @@ class AgentCoreProvider:
                     hint="check the tags, then remove it from state with care",
                 )
         teardown(aws, names, prior.provider_id, prior.private, ctx.log, token=token)
+
+    # --- import -----------------------------------------------------------------------
+    def adopt(self, node: GraphNode, desired: Desired, ident: str, ctx: Context) -> ResourceState:
+        """`agentops import`: adopt the runtime `ident` (id or ARN) for this address."""
+        settings = self._required_settings(ctx, node.address)
+        aws = self.aws(AwsTarget.of(settings))
+        return adopt(aws, names_for(str(node.address), ctx.workspace_id), ident, settings)
 
     # --- crash recovery ---------------------------------------------------------------
     def recover(

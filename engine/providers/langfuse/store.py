@@ -267,6 +267,76 @@ class LangfuseStoreProvider:
             ),
         )
 
+    # --- import -------------------------------------------------------------------------
+    def adopt(self, node: GraphNode, desired: Desired, ident: str, ctx: Context) -> ResourceState:
+        """`agentops import dataset.x[env] NAME`: adopt an existing Langfuse dataset.
+
+        Only under the name agentops gives the address (`<env>/<name>`): every later sync
+        writes there. Refused when another workspace's marker is on it; else the marker of
+        this workspace is set (the dataset POST upserts by name) and the record is written
+        with the digest `imported`, so the next plan shows the update that syncs the items.
+        """
+        address, env = str(node.address), node.address.env or ""
+        name = dataset_name(env, node.address.name)
+        if ident != name:
+            raise PermanentError(
+                f"{address} lives in the Langfuse dataset '{name}', not '{ident}'",
+                hint=f"rename the dataset in Langfuse to '{name}', then import it by that name",
+            )
+        target = target_for(ctx, env, address)
+        conn = self.connection(target)
+        found = self._dataset(conn, name)
+        if found is None:
+            raise PermanentError(
+                f"there is no dataset '{name}' in Langfuse project {conn.project.name}",
+                hint="check the name, or run agentops apply to create it",
+            )
+        metadata = dict(found.metadata) if isinstance(found.metadata, dict) else {}
+        owner = metadata.get(MARKER)
+        workspace = owner.get("workspace") if isinstance(owner, dict) else None
+        if workspace not in (None, ctx.workspace_id):
+            raise PermanentError(
+                f"Langfuse dataset '{name}' belongs to agentops workspace {workspace}, not to "
+                f"this one ({ctx.workspace_id}); agentops never adopts another workspace's data",
+                hint="remove it from that workspace's state first (agentops state rm there)",
+            )
+        marker = {"workspace": ctx.workspace_id, "address": address}
+        conn.call(
+            f"mark dataset {name} as managed by agentops",
+            lambda o: conn.api.datasets.create(
+                name=name,
+                description=found.description,
+                metadata={**metadata, MARKER: marker},
+                request_options=o,
+            ),
+        )
+        remote = self._items(conn, name)
+        active = [r for r in remote if r.status == ACTIVE]
+        return ResourceState(
+            address=address,
+            kind="Dataset",
+            provider=self.name,
+            provider_id=f"{conn.project.id}/{found.id}",
+            digest="imported",
+            # where it lives is what was just verified: the next plan is an update (a sync),
+            # never a replace, which would archive the adopted items first
+            attrs={"langfuse": desired.attrs["langfuse"]},
+            outputs={
+                "items": len(active),
+                "dataset": name,
+                "dataset_id": found.id,
+                "project_id": conn.project.id,
+                "url": conn.link(f"/project/{conn.project.id}/datasets/{found.id}"),
+            },
+            private={
+                "target": target.to_json(),
+                "dataset": name,
+                "wire": survey(remote, address).digest,
+                "synced": len(active),
+                "imported": {"id": ident},
+            },
+        )
+
     def delete(self, prior: ResourceState, token: str, ctx: Context) -> None:
         conn = self.connection(LangfuseTarget.from_json(prior.private["target"]))
         name = str(prior.private["dataset"])
