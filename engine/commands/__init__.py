@@ -11,7 +11,16 @@ AddGlobal = Callable[[argparse.ArgumentParser], None]
 
 
 def register_all(sub: Any, add_global: AddGlobal) -> None:
-    from engine.commands import evaluation, invoke, monitoring, reconcile, state, validate, watch
+    from engine.commands import (
+        evaluation,
+        invoke,
+        monitoring,
+        preview,
+        reconcile,
+        state,
+        validate,
+        watch,
+    )
 
-    for module in (validate, reconcile, state, invoke, watch, evaluation, monitoring):
+    for module in (validate, reconcile, state, invoke, watch, evaluation, monitoring, preview):
         module.register(sub, add_global)
