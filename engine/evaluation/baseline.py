@@ -98,7 +98,9 @@ def compare_metric(
     old, new = _values(old_cases, metric), _values(new_cases, metric)
     keys = sorted(set(old) & set(new))
     pairs = [(old[k], new[k]) for k in keys]
-    base, now = _mean(list(old.values())), _mean(list(new.values()))
+    # over the matched pairs, so the delta is the mean paired difference its interval is of
+    base = _mean([o for o, _ in pairs] if pairs else list(old.values()))
+    now = _mean([n for _, n in pairs] if pairs else list(new.values()))
     delta = None if base is None or now is None else now - base
     ci = paired_bootstrap(pairs)
     significant = ci is not None and (ci[0] > 0 or ci[1] < 0)

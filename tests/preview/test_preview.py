@@ -57,7 +57,11 @@ def ws(tmp_path: Path) -> Iterator[Path]:
 
 def scrub(text: str) -> str:
     """Run ids, timings and latency figures vary from run to run; nothing else should."""
-    text = re.sub(r"qualitygate-release-(tst|pr-123)-\d{8}T\d{6}-[0-9a-f]{4}", r"qualitygate-release-\1-RUN", text)
+    text = re.sub(
+        r"qualitygate-release-(tst|pr-123)-\d{8}T\d{6}-[0-9a-f]{4}",
+        r"qualitygate-release-\1-RUN",
+        text,
+    )
     text = re.sub(r"^\| latency_ms \|.*$", "| latency_ms | (varies) |", text, flags=re.M)
     return text
 
@@ -121,3 +125,14 @@ def test_a_standing_environment_name_is_refused(
     assert rc == 1
     assert "standing environment 'prd'" in err
     assert not (ws / ".agentops" / "previews").exists()
+
+
+def test_a_timed_out_preview_still_tears_its_copy_down(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out, err = cli(capsys, ws, "preview", "--name", "pr-7", "--timeout", "0.3")
+    assert rc == 1, out + err
+    assert "timed out after 0.3s" in out
+    marker = json.loads((ws / ".agentops/previews/pr-7/preview.json").read_text())
+    assert owned_processes(marker["workspace_id"]) == {}
+    assert not list((ws / ".agentops").glob("verdicts/*.json"))
