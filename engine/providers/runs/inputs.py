@@ -43,8 +43,11 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     spec = node.spec.doc.spec
     env = spec.environment
     agent = ws.agents[spec.agent].doc.spec
+    # `maxRegression` judges a result against a baseline outside the run; it changes
+    # nothing the run measures (and keeps every existing gate's digest as it was)
+    dumped = spec.model_dump(mode="json", by_alias=True, exclude={"max_regression"})
     attrs: dict[str, Any] = {
-        "spec": sha256_hex(canonical_json(spec.model_dump(mode="json", by_alias=True)))[:16],
+        "spec": sha256_hex(canonical_json(dumped))[:16],
         "agent_digest": digest_of(agent_attrs(ws, agent, env)),
     }
     dataset = getattr(spec, "dataset", None)
