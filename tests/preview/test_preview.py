@@ -9,7 +9,12 @@ verdict (gate up to date, prd's update not blocked) -> the comment matches its g
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -136,3 +141,24 @@ def test_a_timed_out_preview_still_tears_its_copy_down(
     marker = json.loads((ws / ".agentops/previews/pr-7/preview.json").read_text())
     assert owned_processes(marker["workspace_id"]) == {}
     assert not list((ws / ".agentops").glob("verdicts/*.json"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_preview_tears_its_copy_down(ws: Path, sig: signal.Signals) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    argv = [sys.executable, "-m", "engine.cli", "-C", str(ws), "preview", "--name", "pr-8"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    marker_path = ws / ".agentops/previews/pr-8/preview.json"
+    deadline = time.monotonic() + 60
+    wid = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if wid is None and marker_path.exists():
+            wid = json.loads(marker_path.read_text())["workspace_id"]
+        if wid is not None and owned_processes(wid):
+            break  # the copy is up (an agent of pr-8 runs): interrupt it now
+        time.sleep(0.05)
+    assert wid is not None and owned_processes(wid), proc.communicate()
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert owned_processes(wid) == {}, err.decode()
