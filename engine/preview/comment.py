@@ -101,6 +101,34 @@ def _gate(r: GateResult) -> list[str]:
     return lines + _comparison(r.comparison)
 
 
+def _costs(result: PreviewResult) -> list[str]:
+    if not result.costs:
+        return []
+    lines = [
+        "<details><summary>Estimated cost</summary>",
+        "",
+        "| run | invocations (items × variants × repetitions) | tokens (from earlier runs) |",
+        "|---|---|---|",
+    ]
+    for e in result.costs:
+        tokens = "n/a (never ran)" if e.tokens is None else f"~{e.tokens:,}"
+        lines.append(
+            f"| `{e.address}` | {e.invocations} ({e.items} × {e.variants} × {e.repetitions}) "
+            f"| {tokens} |"
+        )
+    return [*lines, "", "</details>", ""]
+
+
+def _cut(text: str, room: int) -> str:
+    """At most `room` characters of `text`, cut after a whole `<details>` block (or else a
+    whole line), so no fence or fold is left open."""
+    head = text[:room]
+    end = head.rfind("\n</details>\n")
+    if end >= 0:
+        return head[: end + len("\n</details>\n")]
+    return head[: head.rfind("\n") + 1]
+
+
 def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
     verdict = "✅ passed" if result.ok else "❌ failed"
     head = [f"<!-- agentops-preview:{result.name} -->", f"## agentops preview `{result.name}`", ""]
@@ -116,6 +144,7 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
                 f"> **Warning:** {len(result.leftovers)} process(es) were killed after teardown.",
                 "",
             ]
+        head += _costs(result)
         head += ["### Gates", ""]
         for r in result.results:
             head += _gate(r)
@@ -132,6 +161,6 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
     frame = "\n".join(fold)
     room = limit - len(body) - len(frame) + len("{plan}")
     if len(plan) > room:
-        plan = plan[: max(0, room - len(_NOTE))] + _NOTE
+        plan = _cut(plan, max(0, room - len(_NOTE))) + _NOTE
     out = body + frame.replace("{plan}", plan)
     return out[:limit]

@@ -31,6 +31,7 @@ from engine.evaluation.verdicts import Verdict, save_verdict, verdict_key
 from engine.planner.plan import Action, Plan
 from engine.planner.planner import PlanOptions
 from engine.preview.copy import check_name, preview_workspace
+from engine.preview.cost import Estimate, estimate
 from engine.providers.base import Context
 from engine.providers.local.evalstore import EvalStore
 from engine.providers.local.runtime import owned_processes
@@ -74,6 +75,7 @@ class PreviewResult:
     #: pids still owned by the preview after teardown (killed; should be empty)
     leftovers: list[int] = field(default_factory=list)
     interrupted: str | None = None
+    costs: list[Estimate] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -108,8 +110,9 @@ def run_preview(
     with open_session(ws, "preview", store=main_store, lock=False) as main:
         main_plan = make_plan(main, PlanOptions(), prepare(main))
         promoted = {a: r.digest for a, r in main.state.resources.items()}
+        records = dict(main.state.runs)
     runs = triggered(main_plan)
-    result = PreviewResult(name, main_plan)
+    result = PreviewResult(name, main_plan, costs=estimate(ws, runs, records))
     if not runs:
         return result
     envs = sorted({a.env or "" for a in runs})
@@ -211,10 +214,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def _teardown(s: Session, copies: tuple[str, ...]) -> list[int]:
     """Destroy the copy, then kill anything still tagged with the preview's workspace id.
 
-    Runs with SIGINT ignored: a second Ctrl-C must not leave the copy half torn down."""
-    old = None
+    Runs with SIGINT and SIGTERM ignored: a second Ctrl-C (or a runner's SIGTERM after
+    the first) must not leave the copy half torn down."""
+    old: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         s.ctx.cancel.clear()  # the destroy itself must not be cut short
         with contextlib.suppress(AgentOpsError):
@@ -223,8 +227,8 @@ def _teardown(s: Session, copies: tuple[str, ...]) -> list[int]:
                 apply(s, plan)
         return kill_owned(s.state.workspace_id)
     finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def kill_owned(workspace_id: str) -> list[int]:

@@ -33,6 +33,8 @@ def test_a_huge_plan_is_truncated_with_a_note() -> None:
     assert text.startswith("<!-- agentops-preview:pr-9 -->")
     assert "#### `qualitygate.g[tst]` — ✅ passed" in text
     assert text.rstrip().endswith("</details>")
+    assert text.count("<details>") == text.count("</details>")
+    assert text.count("```") % 2 == 0
 
 
 def test_a_small_plan_is_whole() -> None:
