@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.applier import Applier, ApplyResult, EventSink
 from engine.errors import ProviderError, StalePlan, UsageError, WorkspaceInvalid
+from engine.evaluation.verdicts import load_verdict, reused_record, verdict_key
 from engine.heap import SessionHeap
 from engine.planner.drift import REFRESHED, refresh_record
 from engine.planner.plan import Plan
@@ -172,6 +173,7 @@ def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
             # Inputs are provider-independent; the provider is needed only to run it.
             s.providers[node.address] = s.registry.route(node, s.ws)
             s.run_inputs[node.address] = run_inputs(node, s.ctx, digests)
+    s.recovered += adopt_verdicts(s)
     observed: dict[str, Observed] = {}
     if observe:
         for address, res in s.state.resources.items():
@@ -182,6 +184,34 @@ def prepare(s: Session, *, observe: bool = True) -> dict[str, Observed]:
             observed[address] = provider.observe(res, s.ctx)
     s.heap.keep()
     return observed
+
+
+def adopt_verdicts(s: Session) -> list[str]:
+    """Gates whose inputs a preview already judged and passed reuse that verdict.
+
+    The verdict becomes the gate's run record (journalled under the lock, in memory only for
+    a read-only plan), so the planner sees the gate up to date and promotion proceeds."""
+    notes = []
+    for address, inputs in s.run_inputs.items():
+        if address.kind != "QualityGate":
+            continue
+        last = s.state.runs.get(str(address))
+        if last is not None and last.inputs_digest == inputs.digest:
+            continue  # already judged on main (passed or failed): nothing to reuse
+        key = verdict_key(s.graph.nodes[address], inputs.attrs)
+        v = load_verdict(s.ctx.state_dir, key)
+        if v is None or not v.passed:
+            continue
+        record = reused_record(str(address), inputs.digest, inputs.attrs, v)
+        if s.locked:
+            s.store.append(s.state, {"type": "run", "run": record.model_dump(mode="json")})
+        else:
+            s.state.runs[str(address)] = record
+        notes.append(
+            f"{address}: up to date: reused the passing verdict of preview {v.preview} "
+            f"(digest {key}; no new run)"
+        )
+    return notes
 
 
 def workspace_digest(s: Session) -> str:

@@ -18,6 +18,7 @@ def register_all(sub: Any, add_global: AddGlobal) -> None:
         logs,
         monitoring,
         operate,
+        preview,
         reconcile,
         state,
         validate,
@@ -35,5 +36,6 @@ def register_all(sub: Any, add_global: AddGlobal) -> None:
         watch,
         evaluation,
         monitoring,
+        preview,
     ):
         module.register(sub, add_global)

@@ -156,6 +156,17 @@ class EvalStore:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def find_passing(self, address: str, agent_digest: str) -> str | None:
+        """The newest succeeded run of `address` that evaluated `agent_digest` (a baseline)."""
+        with self.store.connect() as conn:
+            self._init(conn)
+            row = conn.execute(
+                "SELECT run_id FROM eval_runs WHERE address = ? AND agent_digest = ? "
+                "AND status = 'succeeded' ORDER BY finished_at DESC, rowid DESC LIMIT 1",
+                (address, agent_digest),
+            ).fetchone()
+        return str(row[0]) if row else None
+
     def load(self, run_id: str) -> EvalRun:
         with self.store.connect() as conn:
             self._init(conn)

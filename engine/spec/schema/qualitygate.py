@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.spec.schema.base import Document, Duration, Name, SpecModel
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
@@ -33,6 +33,21 @@ class QualityGateSpec(SpecModel):
     #: what a result straddling a threshold within its spread counts as
     inconclusive: Literal["pass", "fail"] = "fail"
     timeout: Duration = 60.0
+    #: metric -> how far it may fall below the baseline (the last passing result of the
+    #: digest promoted now): an evaluator label (its mean, 0..1) or `latency_ms` (rise, ms)
+    max_regression: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _regression_metrics(self) -> QualityGateSpec:
+        known = [e.label for e in self.evaluators] + ["latency_ms"]
+        for metric, bound in self.max_regression.items():
+            if metric not in known:
+                raise ValueError(
+                    f"maxRegression: unknown metric '{metric}' (use one of: {', '.join(known)})"
+                )
+            if bound < 0:
+                raise ValueError(f"maxRegression: '{metric}' must be >= 0, got {bound}")
+        return self
 
 
 class QualityGate(Document):

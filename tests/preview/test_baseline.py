@@ -1,0 +1,54 @@
+"""Baseline comparison: paired by item x repetition, seeded bootstrap, maxRegression."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from engine.evaluation.baseline import compare, paired_bootstrap
+from engine.evaluation.cases import CaseResult
+from engine.evaluators.base import Score
+from engine.spec.schema import QualityGateSpec
+
+
+def case(item: str, rep: int, value: float, latency: float = 100.0) -> CaseResult:
+    return CaseResult(
+        item, 0, rep, True, "", None, latency, scores={"facts": Score("facts", value)}
+    )
+
+
+def test_the_bootstrap_is_deterministic_and_paired() -> None:
+    pairs = [(0.5, 0.9), (0.6, 0.8), (0.4, 0.9), (0.7, 0.9)]
+    assert paired_bootstrap(pairs) == paired_bootstrap(pairs)
+    lo, hi = paired_bootstrap(pairs) or (0.0, 0.0)
+    assert 0 < lo <= hi
+    assert paired_bootstrap([(0.5, 0.9)]) is None
+
+
+def test_deltas_match_cases_by_item_and_repetition() -> None:
+    old = [case("a", 0, 0.9), case("b", 0, 0.8), case("a", 1, 0.9), case("c", 0, 1.0)]
+    new = [case("a", 0, 0.5), case("b", 0, 0.4), case("a", 1, 0.5), case("d", 0, 1.0)]
+    cmp = compare(new, old, ["facts"], {"facts": 0.1}, baseline_run="r1", baseline_digest="d1")
+    facts = cmp.deltas[0]
+    assert facts.metric == "facts" and facts.pairs == 3
+    assert facts.baseline == pytest.approx(2.6 / 3) and facts.new == pytest.approx(1.4 / 3)
+    assert facts.delta == pytest.approx(-0.4)
+    assert facts.significant and facts.regressed
+    assert [d.metric for d in cmp.regressed] == ["facts"]
+    latency = cmp.deltas[1]
+    assert latency.metric == "latency_ms" and latency.delta == 0 and not latency.significant
+
+
+def test_no_baseline_says_so() -> None:
+    cmp = compare([case("a", 0, 1.0)], None, ["facts"], {})
+    assert cmp.deltas == [] and "no baseline" in cmp.note
+
+
+def test_max_regression_names_a_metric_of_the_gate() -> None:
+    base = {"agent": "bot", "dataset": "d", "environment": "tst", "evaluators": [{"use": "facts"}]}
+    spec = QualityGateSpec.model_validate({**base, "maxRegression": {"facts": 0.05}})
+    assert spec.max_regression == {"facts": 0.05}
+    with pytest.raises(ValidationError, match="unknown metric 'fact'"):
+        QualityGateSpec.model_validate({**base, "maxRegression": {"fact": 0.05}})
+    with pytest.raises(ValidationError, match="must be >= 0"):
+        QualityGateSpec.model_validate({**base, "maxRegression": {"latency_ms": -1}})
