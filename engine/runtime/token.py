@@ -33,7 +33,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from engine.errors import StateError
-from engine.state.private import open_private, private_dir, write_private
+from engine.state.private import open_private, private_dir, secure_state_dir, write_private
 
 TOKEN_FILE_NAME = "runtime.token"
 TOKENS_DIR = "tokens"
@@ -64,7 +64,7 @@ def callee_tokens_path(state_dir: Path, address: str) -> Path:
 
 def load_or_create_token(state_dir: Path) -> str:
     """Return the engine token, creating `state_dir/runtime.token` (mode 0600) the first time."""
-    private_dir(state_dir)
+    secure_state_dir(state_dir)
     return _load_or_create(token_path(state_dir))
 
 

@@ -182,7 +182,7 @@ class LocalRuntimeProvider:
         public = resolve_secret(lf.public_key, what=f"{what}.publicKey", ssm=ssm).reveal()
         secret = resolve_secret(lf.secret_key, what=f"{what}.secretKey", ssm=ssm).reveal()
         basic = base64.b64encode(f"{public}:{secret}".encode()).decode()
-        path = self.state_dir / f"trace-export.{env_name}.json"
+        path = private_dir(self.state_dir) / f"trace-export.{env_name}.json"
         write_config(
             path,
             {
