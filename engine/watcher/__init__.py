@@ -90,6 +90,7 @@ def run(
             options={
                 "envs": list(options.envs),
                 "prune": options.prune,
+                "prune_grace": options.prune_grace,
                 "resync": schedule.resync,
                 "debounce_ms": round(schedule.debounce * 1000),
             },
@@ -116,6 +117,7 @@ def run(
             resync=schedule.resync,
             debounce_ms=round(schedule.debounce * 1000),
             prune=options.prune,
+            prune_grace=options.prune_grace,
             envs=list(options.envs),
         )
         cycles = 0
