@@ -3,7 +3,10 @@
 The engine injects, for every agent listed under ``calls:``:
 
 * locally: ``AGENTOPS_AGENT_<NAME>_URL`` (``http://127.0.0.1:PORT/invocations``) and
-  ``AGENTOPS_RUNTIME_TOKEN`` (sent as ``Authorization: Bearer <token>``);
+  ``AGENTOPS_CALLEE_TOKENS_FILE``, the path of a 0600 JSON file ``{"<name>": "<token>"}``
+  holding the token of each callee (sent as ``Authorization: Bearer <token>``). The callee
+  accepts only its own token (and the engine's), so an agent reaches exactly its ``calls:``.
+  The file is read at every call: the engine may rewrite it while the agent runs;
 * in AWS: ``AGENTOPS_AGENT_<NAME>_ARN`` and ``AGENTOPS_AGENT_<NAME>_QUALIFIER`` (the endpoint
   agentops pins to the callee's deployed version; ``DEFAULT`` when unset); then the call goes
   through boto3 ``bedrock-agentcore`` ``invoke_agent_runtime(agentRuntimeArn,
@@ -30,6 +33,7 @@ from agentkit.telemetry import trace_headers
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 MIN_SESSION_ID = 33
 DEFAULT_TIMEOUT_S = 120.0
+CALLEE_TOKENS_ENV = "AGENTOPS_CALLEE_TOKENS_FILE"
 
 
 class AgentCallError(RuntimeError):
@@ -75,11 +79,26 @@ def _parse_body(raw: bytes, content_type: str = "") -> dict[str, Any]:
     return data if isinstance(data, dict) else {"response": data}
 
 
+def callee_token(name: str) -> str | None:
+    """The token for calling agent ``name``, from ``AGENTOPS_CALLEE_TOKENS_FILE``; None when
+    the file is unset, unreadable, or does not list ``name`` (the callee then answers 401)."""
+    path = os.environ.get(CALLEE_TOKENS_ENV)
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tokens = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    token = tokens.get(name) if isinstance(tokens, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
 def _call_http(
-    url: str, payload: dict[str, Any], session_id: str, timeout: float
+    name: str, url: str, payload: dict[str, Any], session_id: str, timeout: float
 ) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", SESSION_HEADER: session_id, **trace_headers()}
-    if token := os.environ.get("AGENTOPS_RUNTIME_TOKEN"):
+    if token := callee_token(name):
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(
         url, data=json.dumps(payload).encode("utf-8"), headers=headers, method="POST"
@@ -139,7 +158,7 @@ def call_agent(
         qualifier = os.environ.get(f"{prefix}_QUALIFIER") or "DEFAULT"
         return _call_agentcore(arn, payload, sid, qualifier)
     if url := os.environ.get(f"{prefix}_URL"):
-        return _call_http(url, payload, sid, timeout)
+        return _call_http(name, url, payload, sid, timeout)
     raise AgentCallError(
         f"agent {name!r} is not configured: set {prefix}_URL (local) or {prefix}_ARN (AWS); "
         f"the engine sets them for agents listed under calls:"

@@ -83,6 +83,7 @@ def _eval_store(root: Path) -> EvalStore:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from engine.reconcile import state_dir
+    from engine.state.private import private_dir, write_private
 
     fmt = args.format
     if fmt is None:
@@ -92,8 +93,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not out.is_absolute():
         out = Path.cwd() / out
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        if args.out is None:  # in .agentops/, which is private
+            write_private(private_dir(out.parent) / out.name, text)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(
             f"cannot write the report to {out}: {exc.strerror or exc}",

@@ -53,6 +53,14 @@ def register(sub: Any, add_global: AddGlobal) -> None:
         action="store_true",
         help="delete resources that are no longer declared (never when none is declared)",
     )
+    p.add_argument(
+        "--prune-grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --prune: delete only what stayed undeclared this long, while the "
+        "workspace validates (default 30)",
+    )
     p.add_argument("--parallelism", type=int, default=4, help="concurrent actions (default 4)")
     add_global(p)
     p.set_defaults(handler=cmd_watch)
@@ -62,8 +70,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from engine.logs import make_logger
     from engine.watcher import Schedule, StopFlag, WatchOptions, run
 
-    if args.resync <= 0 or args.debounce < 0:
-        raise UsageError("--resync must be positive and --debounce not negative")
+    if args.resync <= 0 or args.debounce < 0 or args.prune_grace < 0:
+        raise UsageError("--resync must be positive, --debounce and --prune-grace not negative")
     if not args.workspace.is_dir():
         raise UsageError(f"{args.workspace} is not a directory")
     log = make_logger(args.log_format)
@@ -88,6 +96,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             WatchOptions(
                 envs=tuple(args.env),
                 prune=args.prune,
+                prune_grace=args.prune_grace,
                 parallelism=args.parallelism,
                 state=args.state,
             ),

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.state.private import write_private
+
 Target = Literal["local", "agentcore"]
 Behaviour = Literal["answer", "refuse"]
 
@@ -91,7 +93,7 @@ class RunnerConfig:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
     def write(self, path: Path) -> None:
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        write_private(path, self.to_json() + "\n")  # names the token file; lives in a run dir
 
     @classmethod
     def read(cls, path: Path) -> RunnerConfig:

@@ -51,6 +51,7 @@ from engine.load.recorder import Recorder, Sample
 from engine.load.shape import step_shape
 from engine.load.users import user_class
 from engine.load.worker import BUDGET_MSG, SAMPLES_MSG, run_worker
+from engine.state.private import open_private
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 3
@@ -104,7 +105,8 @@ class Sink:
     """
 
     def __init__(self, path: Path) -> None:
-        self.fh = path.open("a", encoding="utf-8", buffering=1 << 16)
+        fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        self.fh = os.fdopen(fd, "a", encoding="utf-8", buffering=1 << 16)
         self.tally = Tally()
 
     def write(self, samples: list[Sample]) -> None:

@@ -33,6 +33,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from engine.state.private import open_private, private_dir
+
 STOP_GRACE = 3.0  # seconds between SIGTERM and SIGKILL
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -103,8 +105,8 @@ class Supervisor:
         started = time.monotonic()
         with _ACTIVE_LOCK:
             _ACTIVE.add(self)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_file.open("ab")
+        private_dir(self.log_file.parent)
+        log = os.fdopen(open_private(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab")
         reader: threading.Thread | None = None
         try:
             self._spawn(log)
@@ -139,6 +141,7 @@ class Supervisor:
                     stderr=log,
                     env=self.env,
                     process_group=group,
+                    umask=0o077,  # what Locust and its workers write is private too
                 )
             )
 

@@ -4,7 +4,8 @@ The embedded default target of agentops (the other is Amazon Bedrock AgentCore).
 
 * `process` - start/probe/stop/replace agent processes (parent side, used by the engine),
   built from `agent_process` (the state record, errors), `spawn`, `health` and `pgroup`;
-* `token` - the workspace token every agent process requires;
+* `token` - the engine token every agent process accepts, and the per-agent tokens that
+  scope which agent may call which (`calls:`);
 * `host` - the child process's entry point (`python -m engine.runtime.host`), which serves the
   user's `BedrockAgentCoreApp` through the `asgi` middleware;
 * `reuseport` - the SO_REUSEPORT group and steering behind each agent's stable port;

@@ -3,7 +3,8 @@
 Role: the thin layer that makes a user app safe and AgentCore-like on a shared machine. It runs in
 the agent process only (it imports Starlette's types; the parent never imports this module).
 
-* Authentication: everything except `/ping` needs `Authorization: Bearer <workspace token>`,
+* Authentication: everything except `/ping` needs `Authorization: Bearer <token>` with one of
+  the tokens the process accepts (the engine's and the agent's own, see `engine.runtime.token`),
   otherwise 401 `{"error": ...}`. Other local users and processes share 127.0.0.1, and an agent
   may hold credentials and tools. The header is then removed, so the token never reaches user
   code: bedrock-agentcore forwards `Authorization` into `context.request_headers`, and agents log
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -59,14 +60,14 @@ class RuntimeMiddleware:
         self,
         app: ASGIApp,
         *,
-        token: str,
+        tokens: Sequence[str],
         private_port: int,
         steer: Callable[[int], None],
     ) -> None:
-        if not token:
-            raise ValueError("the runtime token must not be empty")
+        if not tokens or not all(tokens):
+            raise ValueError("the runtime tokens must not be empty")
         self.app = app
-        self._expected = b"Bearer " + token.encode()
+        self._expected = [b"Bearer " + token.encode() for token in tokens]
         self._private_port = private_port
         self._steer = steer
 
@@ -118,8 +119,14 @@ class RuntimeMiddleware:
 
     def _authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
         values = [v for k, v in headers if k.lower() == _AUTHORIZATION]
-        # Exactly one header; compare_digest keeps the comparison time independent of the token.
-        return len(values) == 1 and hmac.compare_digest(values[0], self._expected)
+        if len(values) != 1:  # exactly one header
+            return False
+        # compare_digest keeps each comparison's time independent of the token, and every
+        # accepted token is compared, so the time does not tell which one matched either.
+        matched = False
+        for expected in self._expected:
+            matched |= hmac.compare_digest(values[0], expected)
+        return matched
 
     def _on_private(self, scope: Scope) -> bool:
         server = scope.get("server")

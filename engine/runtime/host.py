@@ -1,7 +1,7 @@
 """Agent host: the entry point of one local agent process (runs in the child, never in the CLI).
 
     python -P -m engine.runtime.host --entrypoint PATH --source DIR --port PORT \\
-        --ready-file PATH --token-file PATH [--cwd DIR]
+        --ready-file PATH --token-file PATH [--token-file PATH ...] [--cwd DIR]
 
 Role: serve the user's `BedrockAgentCoreApp`, the object they deploy to AgentCore unchanged, on
 127.0.0.1 behind `engine.runtime.asgi.RuntimeMiddleware`. The process:
@@ -121,7 +121,9 @@ def find_app(module: ModuleType) -> object:
 def write_ready_file(path: Path, info: dict[str, int]) -> None:
     """Write `info` as JSON so that readers never see a partial file (temp file + rename)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info), encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(info))
     os.replace(tmp, path)
 
 
@@ -194,7 +196,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready-file", type=Path, required=True)
-    parser.add_argument("--token-file", type=Path, required=True)
+    # repeatable: the engine token, and the agent's own token its callers present
+    parser.add_argument("--token-file", type=Path, action="append", required=True)
     parser.add_argument("--cwd", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -206,14 +209,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if exc.code else 0
     if args.cwd is not None:
         os.chdir(args.cwd)
-    try:
-        token = args.token_file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        _log(f"cannot read the token file: {exc}")
-        return EXIT_USAGE
-    if not token:
-        _log(f"the token file {args.token_file} is empty")
-        return EXIT_USAGE
+    tokens: list[str] = []
+    for token_file in args.token_file:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            _log(f"cannot read the token file: {exc}")
+            return EXIT_USAGE
+        if not token:
+            _log(f"the token file {token_file} is empty")
+            return EXIT_USAGE
+        tokens.append(token)
     entrypoint = args.entrypoint.resolve()
     source = args.source.resolve()
     sys.path.insert(0, str(source))
@@ -258,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         served = TraceCapture(served, traces)
     wrapped = RuntimeMiddleware(
         served,
-        token=token,
+        tokens=tokens,
         private_port=private_port,
         steer=lambda index: reuseport.steer(stable, index),
     )

@@ -45,6 +45,7 @@ from engine.runtime.agent_process import AgentProcess, AgentStartError, AgentSto
 from engine.runtime.health import allocate_port, http_client, ping, probe_agent, request_steer
 from engine.runtime.pgroup import POLL, is_ours, proc_stat, reap, terminate
 from engine.runtime.spawn import child_env, exit_text, log_tail, read_ready, spawn
+from engine.state.private import open_private, private_dir
 
 _FAILED_START_GRACE = 1.0  # a failed start gets a short chance to run its shutdown hooks
 
@@ -60,6 +61,7 @@ def start_agent(
     token_file: Path,
     digest: str,
     health_timeout: float = 30.0,
+    agent_token_file: Path | None = None,
 ) -> AgentProcess:
     """Start one agent process serving `entrypoint` on 127.0.0.1:`port` and wait until healthy.
 
@@ -68,15 +70,22 @@ def start_agent(
     has written its ready file and answered a healthy `/ping` on its private port; if another
     version serves `port`, the port's new connections have then been moved to this process.
     On failure nothing is left running and `AgentStartError` carries the log tail.
+
+    Tokens (`engine.runtime.token`): the process accepts the engine token in `token_file`,
+    which the parent also uses for control requests, and, when given, the agent's own token in
+    `agent_token_file`, which its callers present.
     """
     entrypoint, source, cwd = entrypoint.resolve(), source.resolve(), cwd.resolve()
     log_file, token_file = log_file.resolve(), token_file.resolve()
-    log_file.parent.mkdir(parents=True, exist_ok=True)
+    token_files = [token_file]
+    if agent_token_file is not None:
+        token_files.append(agent_token_file.resolve())
+    private_dir(log_file.parent)
     for what, path, ok in (
         ("entrypoint", entrypoint, entrypoint.is_file()),
         ("source directory", source, source.is_dir()),
         ("working directory", cwd, cwd.is_dir()),
-        ("token file", token_file, token_file.is_file()),
+        *(("token file", f, f.is_file()) for f in token_files),
     ):
         if not ok:
             raise AgentStartError(
@@ -95,8 +104,8 @@ def start_agent(
         )
 
     ready_file = log_file.with_name(f".{log_file.name}.{os.urandom(4).hex()}.ready")
-    with log_file.open("ab") as fh:
-        offset = fh.tell()
+    with os.fdopen(open_private(log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab") as fh:
+        offset = fh.seek(0, os.SEEK_END)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         fh.write(f"---- agentops: starting {entrypoint} ({digest}) at {stamp} ----\n".encode())
     argv = [
@@ -114,8 +123,7 @@ def start_agent(
         str(port),
         "--ready-file",
         str(ready_file),
-        "--token-file",
-        str(token_file),
+        *(arg for f in token_files for arg in ("--token-file", str(f))),
     ]
     started_at = time.time()
     pid = spawn(argv, child_env(env, source), log_file)
@@ -195,6 +203,7 @@ def replace_agent(
     digest: str,
     health_timeout: float = 30.0,
     grace: float = 30.0,
+    agent_token_file: Path | None = None,
 ) -> AgentProcess:
     """Update without downtime: start the new version on `old.port`, then stop `old`.
 
@@ -218,6 +227,7 @@ def replace_agent(
         token_file=token_file,
         digest=digest,
         health_timeout=health_timeout,
+        agent_token_file=agent_token_file,
     )
     stop_agent(old, grace=grace)
     # The new version is now alone at index 0 of the port's group; pin it there so the next

@@ -37,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.state.private import private_dir
+
 EXPORT_CONFIG_ENV = "AGENTOPS_TRACE_EXPORT"
 FLUSH_TIMEOUT_MS = 10_000
 
@@ -66,7 +68,7 @@ def read_config(path: Path) -> dict[str, Any]:
 
 def write_config(path: Path, config: dict[str, Any]) -> None:
     """Atomically (temp file + rename) and privately (0600 from the start)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

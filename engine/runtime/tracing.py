@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.state.private import private_dir, touch_private
+
 if TYPE_CHECKING:
     from engine.runtime.trace_export import SpanExport
 
@@ -82,9 +84,8 @@ request body, the request headers the trace needs)"""
 
 def connect(path: Path, *, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the trace database with the schema in place (WAL, private file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    # 0600 before SQLite opens it: SQLite gives -wal and -shm the database file's mode
+    touch_private(private_dir(path.parent) / path.name)
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

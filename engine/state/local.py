@@ -37,6 +37,7 @@ from engine.errors import StateError, StateLocked, StateMoved
 from engine.heap import paused
 from engine.state.journal import apply_entry, decode_state, encode_state
 from engine.state.model import State
+from engine.state.private import open_private, secure_state_dir, write_private
 from engine.state.store import describe_holder, held, holder_record, moved_hint, pid_alive
 
 __all__ = ["LocalStateStore", "apply_entry", "atomic_write", "describe_holder", "pid_alive"]
@@ -51,12 +52,8 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace `path` with `data` durably: a 0600 temporary file, fsync, rename, fsync."""
+    write_private(path, data, fsync=True)
     fsync_dir(path.parent)
 
 
@@ -134,7 +131,7 @@ class LocalStateStore:
     # --- writing ----------------------------------------------------------------------
     def write(self, state: State) -> None:
         """Replace the snapshot atomically (keeping a .bak) and empty the journal."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        secure_state_dir(self.dir)
         faults.point("state_write")
         state.serial += 1
         with paused():
@@ -167,12 +164,13 @@ class LocalStateStore:
 
         Thread-safe. Returns once the line is on disk; `state` is updated only then."""
         with self.mutex:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            secure_state_dir(self.dir)
             faults.point("state_write")
             state.serial += 1
             entry = {**entry, "serial": state.serial}
             if self._journal_fh is None:
-                self._journal_fh = open(self.journal, "a", encoding="utf-8")  # noqa: SIM115
+                fd = open_private(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                self._journal_fh = os.fdopen(fd, "a", encoding="utf-8")
             self._journal_fh.write(json.dumps(entry, sort_keys=True) + "\n")
             self._journal_fh.flush()
             self._written += 1
@@ -224,8 +222,8 @@ class LocalStateStore:
         return held(self, command, timeout)
 
     def acquire(self, command: str, timeout: float = 0.0) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        secure_state_dir(self.dir)
+        fd = open_private(self.lock_path, os.O_RDWR | os.O_CREAT)
         deadline = time.monotonic() + timeout
         while True:
             try:

@@ -26,6 +26,7 @@ from engine.errors import UsageError
 from engine.providers.registry import Registry
 from engine.reconcile import state_dir
 from engine.spec.diagnostics import Diagnostic
+from engine.state.private import open_private, secure_state_dir
 from engine.watcher.backoff import BackoffPolicy, BackoffTable
 from engine.watcher.cycle import Cycle, EventLog, WatchOptions
 from engine.watcher.files import FileEvents, watched_paths
@@ -49,9 +50,8 @@ class StopFlag:
 @contextlib.contextmanager
 def _single_watcher(root: Path) -> Iterator[None]:
     """One watcher per workspace: two would only take turns failing on the state lock."""
-    directory = state_dir(root)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / "watch.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    directory = secure_state_dir(state_dir(root))
+    fd = open_private(directory / "watch.lock", os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -90,6 +90,7 @@ def run(
             options={
                 "envs": list(options.envs),
                 "prune": options.prune,
+                "prune_grace": options.prune_grace,
                 "resync": schedule.resync,
                 "debounce_ms": round(schedule.debounce * 1000),
             },
@@ -116,6 +117,7 @@ def run(
             resync=schedule.resync,
             debounce_ms=round(schedule.debounce * 1000),
             prune=options.prune,
+            prune_grace=options.prune_grace,
             envs=list(options.envs),
         )
         cycles = 0

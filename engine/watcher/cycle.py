@@ -6,7 +6,8 @@ Pipeline role: the `Reconciler` the watch loop calls. Per cycle:
          |                      last valid snapshot (healing_only); nothing else happens
        valid -> read-only session (no lock) -> prepare -> snapshot
              -> lift back-offs whose digest changed -> observe_each (skips resources in
-                back-off) -> make_plan(retry_failed_runs=False) -> defer(back-off)
+                back-off) -> make_plan(retry_failed_runs=False) -> hold deletions still in
+                their prune grace (PruneGrace) -> defer(back-off)
              -> nothing to do: done, the lock was never taken
              -> otherwise: locked session -> the plan, if the state did not move meanwhile
                 (else plan again under the lock) -> apply(should_stop) -> back-off
@@ -44,7 +45,7 @@ from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
 from engine.watcher.monitors import hold_monitors
 from engine.watcher.report import WatchReport, iso
-from engine.watcher.scope import defer, healing_only, observe_each
+from engine.watcher.scope import PruneGrace, defer, healing_only, observe_each
 
 
 class EventLog(Protocol):
@@ -63,6 +64,8 @@ class WatchOptions:
     parallelism: int = 4
     #: the state URI (--state); None: AGENTOPS_STATE, agentops.yaml, or the local file
     state: str | None = None
+    #: with `prune`, seconds a resource must stay undeclared before it is deleted
+    prune_grace: float = 30.0
 
 
 class Cycle:
@@ -95,6 +98,9 @@ class Cycle:
         self.show_diagnostics = show_diagnostics
         self.snapshot: snapshot.Snapshot | None = None
         self._store: StateStore | None = None
+        self.prune_grace = PruneGrace(options.prune_grace)
+        #: monotonic time the earliest held-back deletion's grace ends
+        self.prune_due: float | None = None
 
     @property
     def store(self) -> StateStore:
@@ -143,6 +149,8 @@ class Cycle:
         wake = [t for t in (self.backoff.next_expiry(now),) if t is not None]
         if self.monitor_due is not None:  # the loop comes back when a held Monitor is due
             wake.append(now + max(0.0, self.monitor_due - self.clock.wall()))
+        if self.prune_due is not None and self.prune_due > now:  # ... and when a held
+            wake.append(self.prune_due)  # deletion's grace ends
         return min(wake, default=None)
 
     def idle(self, next_resync: float) -> None:
@@ -242,7 +250,14 @@ class Cycle:
         observed, failed = observe_each(s, waiting)
         for address, f in failed.items():
             self._failed(address, now, f.message, digests.get(address), f.retry_after)
-        plan = make_plan(s, self._plan_options(s, info, healing), observed)
+        options = self._plan_options(s, info, healing)
+        plan = make_plan(s, options, observed)
+        self.prune_due = None
+        if options.prune:  # before back-off: a failing deletion keeps its first-seen time
+            plan, graced = self.prune_grace.hold(plan, now)
+            self.prune_due = min(graced.values(), default=None)
+            if graced:
+                info["prune_waiting"] = {a: round(t - now, 1) for a, t in sorted(graced.items())}
         plan, deferred = defer(plan, waiting | set(failed))
         if deferred:
             info["deferred"] = deferred

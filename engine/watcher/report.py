@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.state.local import atomic_write
+from engine.state.private import private_dir
 from engine.watcher.backoff import BackoffTable
 
 WATCH_FILE = "watch.json"
@@ -63,5 +64,5 @@ class WatchReport:
     def save(self) -> None:
         data = asdict(self)
         data.pop("path")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())

@@ -12,6 +12,11 @@ stays pure and unaware of the watcher; the watcher narrows the plan it made:
 - `healing_only` keeps just what restores recorded state (drifted or tainted resources),
   for a resync while the workspace does not validate: nothing is created, replaced by a
   new version, run or deleted because of a broken save.
+- `PruneGrace` holds back the deletions of `--prune` until a resource has been undeclared
+  for a grace period: a spec file that vanishes for a moment (a `git checkout`, an editor
+  that deletes and rewrites) must not delete and re-create agents. Only cycles of a
+  workspace that validated see these deletions at all, so a deletion happens only when
+  the workspace parsed completely at that moment, as well as `grace` seconds before.
 """
 
 from __future__ import annotations
@@ -26,6 +31,34 @@ from engine.providers.base import Observed
 from engine.reconcile import Session
 
 _HEALING = frozenset({Reason.DRIFTED, Reason.TAINTED})
+
+
+class PruneGrace:
+    """When each address was first seen undeclared, and which of their deletions are due."""
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        #: address -> monotonic time a validated cycle first found it undeclared
+        self.since: dict[str, float] = {}
+
+    def hold(self, plan: Plan, now: float) -> tuple[Plan, dict[str, float]]:
+        """The plan without deletions still in their grace period (and what depends on
+        them); and those addresses with the monotonic time their grace ends.
+
+        Call with the plan of every cycle that prunes: an address no longer among its
+        deletions (declared again, or gone from state) starts from zero next time.
+        """
+        pruned = {
+            c.address
+            for c in plan.changes
+            if c.action is Action.DELETE and any(r.code is Reason.ORPHANED for r in c.reasons)
+        }
+        self.since = {a: t for a, t in self.since.items() if a in pruned}
+        for address in pruned:
+            self.since.setdefault(address, now)
+        waiting = {a: t + self.grace for a, t in self.since.items() if now < t + self.grace}
+        held, _ = defer(plan, set(waiting))
+        return held, waiting
 
 
 @dataclasses.dataclass(frozen=True)

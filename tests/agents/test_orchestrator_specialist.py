@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,11 +62,13 @@ def specialist() -> Iterator[tuple[str, RuntimeGate]]:
 
 @pytest.fixture
 def orchestrator(
-    specialist: tuple[str, RuntimeGate], monkeypatch: pytest.MonkeyPatch
+    specialist: tuple[str, RuntimeGate], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> tuple[TestClient, RuntimeGate]:
     url, gate = specialist
+    tokens = tmp_path / "callees.json"  # what the local runtime gives an agent with calls:
+    tokens.write_text(json.dumps({"specialist": TOKEN}))
     monkeypatch.setenv("AGENTOPS_AGENT_SPECIALIST_URL", url)
-    monkeypatch.setenv("AGENTOPS_RUNTIME_TOKEN", TOKEN)
+    monkeypatch.setenv("AGENTOPS_CALLEE_TOKENS_FILE", str(tokens))
     return TestClient(load_app("orchestrator").app), gate
 
 
@@ -108,7 +112,7 @@ def test_without_the_token_the_runtime_refuses_and_the_user_is_told(
     orchestrator: tuple[TestClient, RuntimeGate], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, gate = orchestrator
-    monkeypatch.delenv("AGENTOPS_RUNTIME_TOKEN")
+    monkeypatch.delenv("AGENTOPS_CALLEE_TOKENS_FILE")
     refused = gate.refused
     body = client.post("/invocations", json={"prompt": "Median of 1, 2 and 3?"}).json()
     assert gate.refused == refused + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
@@ -61,3 +62,70 @@ def test_concurrent_creation_agrees(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert len(results) == 8 and len(set(results)) == 1
+
+
+def test_agent_tokens_are_private_stable_per_address_and_forgotten(tmp_path: Path) -> None:
+    from engine.runtime.token import (
+        agent_token_path,
+        callee_tokens_path,
+        forget_agent_tokens,
+        load_or_create_agent_token,
+        write_callee_tokens,
+    )
+
+    dev = load_or_create_agent_token(tmp_path, "agent.specialist[dev]")
+    assert load_or_create_agent_token(tmp_path, "agent.specialist[dev]") == dev  # every version
+    prd = load_or_create_agent_token(tmp_path, "agent.specialist[prd]")
+    assert len({dev, prd, load_or_create_token(tmp_path)}) == 3
+    variant = "experiment.hpo[dev]/v1"  # a slash: still one file in tokens/
+    path = write_callee_tokens(tmp_path, variant, {"specialist": dev})
+    assert path == callee_tokens_path(tmp_path, variant) and path.parent == tmp_path / "tokens"
+    assert json.loads(path.read_text()) == {"specialist": dev}
+    assert _mode(tmp_path / "tokens") == 0o700
+    for p in (path, agent_token_path(tmp_path, "agent.specialist[dev]")):
+        assert _mode(p) == 0o600
+    forget_agent_tokens(tmp_path, "agent.specialist[dev]")
+    forget_agent_tokens(tmp_path, variant)
+    assert sorted(p.name for p in (tmp_path / "tokens").iterdir()) == [
+        "agent.specialist[prd].token"
+    ]
+    assert load_or_create_agent_token(tmp_path, "agent.specialist[dev]") != dev  # a new one
+
+
+def test_a_process_started_with_the_shared_token_is_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Agents started before per-agent tokens accept only the engine token: their callers'
+    new tokens would not open them, so the next apply rolls them over."""
+    import engine.runtime.process as process
+    from engine.providers.base import Context
+    from engine.providers.local.runtime import TOKEN_SCHEME, LocalRuntimeProvider
+    from engine.runtime.agent_process import ProbeResult
+    from engine.spec.workspace import Workspace
+    from engine.state.model import ResourceState
+
+    monkeypatch.setattr(process, "probe_agent", lambda _p: ProbeResult(True, True, "Healthy"))
+    record = {
+        "pid": 1,
+        "port": 1,
+        "private_port": 2,
+        "started_at": 0.0,
+        "proc_start_ticks": 0,
+        "digest": "d",
+        "log_file": "x.log",
+    }
+    ctx = Context(workspace=Workspace(root=tmp_path), state_dir=tmp_path, workspace_id="w")
+    provider = LocalRuntimeProvider(tmp_path)
+
+    def observe(private: dict[str, object]) -> object:
+        prior = ResourceState(
+            address="agent.a[dev]",
+            kind="Agent",
+            provider="local-runtime",
+            digest="d",
+            private=private,
+        )
+        return provider.observe(prior, ctx).drift
+
+    assert observe({"process": record}) == {"runtime token": ("shared", TOKEN_SCHEME)}
+    assert observe({"process": record, "tokens": TOKEN_SCHEME}) == {}

@@ -104,6 +104,7 @@ def rig(
     root: Path,
     *,
     prune: bool = False,
+    prune_grace: float = 30.0,
     handler: Callable[[FakeCall], None] | None = None,
     policy: BackoffPolicy | None = None,
 ) -> Rig:
@@ -116,7 +117,7 @@ def rig(
     report = WatchReport(root / ".agentops" / "watch.json", "t0", str(root), {})
     cycle = Cycle(
         root,
-        WatchOptions(prune=prune, parallelism=1),
+        WatchOptions(prune=prune, prune_grace=prune_grace, parallelism=1),
         registry=registry,
         clock=clock,
         log=log,

@@ -128,11 +128,67 @@ def test_a_broken_save_keeps_the_last_valid_state_and_deletes_nothing(tmp_path: 
     assert r.ops("create", "update", "delete") == [("update", D1)]
     assert r.log.named("action")[-1]["reasons"] == ["drifted: deleted outside agentops"]
     assert world_addresses(tmp_path) == {v["tags"]["address"] for v in before.values()}
-    # Fixed, without d-1: now (with --prune) it goes, because the user really removed it.
+    # Fixed, without d-1: now (with --prune) it goes, because the user really removed it -
+    # once it has stayed undeclared for the prune grace.
     workspace(tmp_path, datasets=1)
+    assert r.run()["prune_waiting"] == {D1: 30.0}
+    assert r.ops("delete") == []
+    assert r.cycle.report.diagnostics == []
+    r.clock.advance(30.0)
+    assert r.run("resync")["result"] == "ok"
+    assert r.ops("delete") == [("delete", D1)]
+
+
+def test_prune_waits_for_the_grace_and_a_file_back_in_time_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    workspace(tmp_path, datasets=2)
+    r = rig(tmp_path, prune=True, prune_grace=30.0)
+    r.run("start")
+    workspace(tmp_path, datasets=1)  # d-1 vanishes (a git checkout half-way) ...
+    out = r.run()
+    assert out["prune_waiting"] == {D1: 30.0} and out["changes"] == 0
+    # ... the loop is woken when its grace ends, not only at the next resync
+    r.clock.advance(10.0)
+    assert r.cycle.reconcile("retry", []) == 30.0
+    assert r.log.named("reconcile")[-1]["prune_waiting"] == {D1: 20.0}
+    workspace(tmp_path, datasets=2)  # ... and is back: its timer is forgotten
+    r.clock.advance(25.0)
+    assert "prune_waiting" not in r.run()
+    workspace(tmp_path, datasets=1)  # gone again: a new grace from now, not from the first time
+    r.clock.advance(1.0)
+    assert r.run()["prune_waiting"] == {D1: 30.0}
+    r.clock.advance(29.0)
+    assert r.run("resync")["prune_waiting"] == {D1: 1.0}
+    assert r.ops("delete") == []
+    r.clock.advance(1.0)
+    assert r.cycle.reconcile("retry", []) is None  # nothing waits any more
+    assert r.ops("delete") == [("delete", D1)]
+    assert D1 not in world_addresses(tmp_path)
+
+
+def test_a_broken_workspace_when_the_grace_ends_deletes_nothing(tmp_path: Path) -> None:
+    workspace(tmp_path, datasets=2)
+    r = rig(tmp_path, prune=True, prune_grace=30.0)
+    r.run("start")
+    workspace(tmp_path, datasets=1)
+    assert D1 in r.run()["prune_waiting"]
+    write(tmp_path, "specs/broken.yaml", "kind: [\n")  # the checkout is half-way
+    r.clock.advance(31.0)
+    assert r.run("retry")["result"] == "invalid"
+    assert r.ops("delete") == []  # only once the workspace parses completely again
+    (tmp_path / "specs/broken.yaml").unlink()
     assert r.run()["result"] == "ok"
     assert r.ops("delete") == [("delete", D1)]
-    assert r.cycle.report.diagnostics == []
+
+
+def test_a_zero_grace_prunes_at_once(tmp_path: Path) -> None:
+    workspace(tmp_path, datasets=2)
+    r = rig(tmp_path, prune=True, prune_grace=0.0)
+    r.run("start")
+    workspace(tmp_path, datasets=1)
+    assert "prune_waiting" not in r.run()
+    assert r.ops("delete") == [("delete", D1)]
 
 
 def test_a_resync_while_broken_changes_nothing_but_drift(tmp_path: Path) -> None:

@@ -159,3 +159,58 @@ def test_sigterm_during_an_action_lets_it_finish_and_saves_state(tmp_path: Path)
         for pids in owned_processes(store.read().workspace_id).values():
             for pid in pids:
                 os.killpg(pid, signal.SIGKILL)
+
+
+def test_a_git_checkout_under_prune_deletes_nothing(tmp_path: Path) -> None:
+    """The agent's spec file vanishes for a real `git checkout` and comes back with the next:
+    within the prune grace, so the agent keeps running (same process, no downtime)."""
+    root = dataset_workspace(tmp_path / "ws", "first")
+    shutil.copytree(REPO / "agents", root / "agents", ignore=shutil.ignore_patterns("__pycache__"))
+    save(root / "specs/agent.yaml", AGENT)
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+
+    (root / ".gitignore").write_text(".agentops/\n")
+    git("init", "-q", "-b", "main")
+    git("add", ".")
+    git("commit", "-qm", "both")
+    git("checkout", "-q", "-b", "docs-only")
+    git("rm", "-q", "specs/agent.yaml")
+    git("commit", "-qm", "no agent")
+    git("checkout", "-q", "main")
+    store = LocalStateStore(root / ".agentops")
+    address = "agent.specialist[dev]"
+    try:
+        with watching(root, "--debounce", "100", "--prune", "--prune-grace", "30") as w:
+            first = store.read().resources[address].private["process"]["pid"]
+            git("checkout", "-q", "docs-only")  # specs/agent.yaml is gone ...
+            waiting = wait_for(
+                lambda: [e for e in w.events("reconcile") if address in e.get("prune_waiting", {})],
+                what="the watcher to see the agent undeclared",
+            )
+            assert waiting[0]["changed"] == ["specs/agent.yaml"]
+            seen = len(w.events("reconcile"))
+            git("checkout", "-q", "main")  # ... and back, well within the grace
+            back = wait_for(
+                lambda: [
+                    e
+                    for e in w.events("reconcile")[seen:]
+                    if "specs/agent.yaml" in e.get("changed", [])
+                ],
+                what="the reconcile after the checkout back",
+            )[-1]
+            assert back["result"] == "ok" and "prune_waiting" not in back
+            assert [e for e in w.events("action") if e["action"] == "delete"] == []
+            assert store.read().resources[address].private["process"]["pid"] == first
+            assert pid_alive(first)
+            assert w.stop() == 0
+    finally:
+        for pids in owned_processes(store.read().workspace_id).values():
+            for pid in pids:
+                os.killpg(pid, signal.SIGKILL)

@@ -7,6 +7,10 @@ healthy, switches the record and only then stops the old one - no moment without
 agent. Ownership: every process carries `AGENTOPS_WORKSPACE_ID` and `AGENTOPS_ADDRESS` in
 its environment, so anything a crash left behind is found by scanning /proc, like tagged
 cloud resources.
+
+Access mirrors the IAM of AgentCore (`engine.runtime.token`): an agent accepts the engine
+token and its own, stable per address; its process gets a 0600 file with the tokens of the
+agents in its `calls:` (in its environment) and nothing else, so it can call only those.
 """
 
 from __future__ import annotations
@@ -23,17 +27,31 @@ from engine.errors import PermanentError
 from engine.providers.base import Context, Desired, Observed
 from engine.providers.secret_refs import SsmTarget, resolve_secret
 from engine.runtime.callees import env_var_for
+from engine.runtime.token import (
+    CALLEE_TOKENS_ENV,
+    agent_token_path,
+    forget_agent_tokens,
+    load_or_create_agent_token,
+    load_or_create_token,
+    token_path,
+    write_callee_tokens,
+)
 from engine.runtime.trace_export import EXPORT_CONFIG_ENV, write_config
 from engine.spec.digests import agent_attrs, digest_of, system_prompt
 from engine.spec.graph import GraphNode
 from engine.spec.schema import AgentSpec
 from engine.spec.schema.base import SECRET_RE
 from engine.state.model import PendingOp, ResourceState
+from engine.state.private import private_dir
 
 if TYPE_CHECKING:
     from engine.runtime.process import AgentProcess
 
 SENSITIVE_PREFIX = "secrets."
+#: recorded in a resource's `private`: its process accepts per-agent tokens. A process
+#: started before them accepts only the engine token, so its callers with per-agent tokens
+#: could not reach it: observe reports it as drift and the next apply rolls it over.
+TOKEN_SCHEME = "per-agent"
 #: Langfuse's OTLP traces endpoint, under the environment's host
 OTLP_PATH = "/api/public/otel/v1/traces"
 
@@ -87,7 +105,9 @@ class LocalRuntimeProvider:
                 digest=proc.digest,
                 outputs=prior.outputs,
             )
-        return Observed(exists=True, digest=proc.digest, outputs=prior.outputs)
+        scheme = prior.private.get("tokens", "shared")
+        drift = {} if scheme == TOKEN_SCHEME else {"runtime token": (scheme, TOKEN_SCHEME)}
+        return Observed(exists=True, digest=proc.digest, outputs=prior.outputs, drift=drift)
 
     # --- mutate -----------------------------------------------------------------------
     def launch_env(
@@ -101,7 +121,11 @@ class LocalRuntimeProvider:
         digest: str,
         ctx: Context,
     ) -> dict[str, str]:
-        """The process environment of an agent: the runtime contract's variables."""
+        """The process environment of an agent: the runtime contract's variables.
+
+        Writes the agent's callee-token file when it has `calls:` (the variable holds only the
+        file's path).
+        """
         env: dict[str, str] = {
             "AGENTOPS_MODEL": model,
             "AGENTOPS_SYSTEM_PROMPT": system_prompt(ctx.workspace, spec),
@@ -111,7 +135,6 @@ class LocalRuntimeProvider:
             "AGENTOPS_WORKSPACE_ID": ctx.workspace_id,
             "AGENTOPS_DIGEST": digest,
             "AGENTOPS_HOST_PROCESS": "1",
-            "AGENTOPS_RUNTIME_TOKEN": self.token(),
             # the host records every invocation here (engine.runtime.tracing)
             "AGENTOPS_TRACE_DB": str(self.state_dir / "traces.sqlite"),
         }
@@ -123,14 +146,19 @@ class LocalRuntimeProvider:
             env["AGENTOPS_MCP_SERVERS"] = json.dumps({"mcpServers": servers})
         env.update(spec.env)
         env.update(resolve_secrets(spec.secrets))
+        tokens: dict[str, str] = {}
         for callee in spec.calls:
-            out = ctx.outputs(f"agent.{callee}[{env_name}]")
+            callee_address = f"agent.{callee}[{env_name}]"
+            out = ctx.outputs(callee_address)
             if not out or "url" not in out:
                 raise PermanentError(
                     f"{address} calls {callee}, which has no address in {env_name}",
-                    hint=f"apply agent.{callee}[{env_name}] first",
+                    hint=f"apply {callee_address} first",
                 )
             env[env_var_for(callee, "URL")] = str(out["url"])
+            tokens[callee] = load_or_create_agent_token(self.state_dir, callee_address)
+        if tokens:
+            env[CALLEE_TOKENS_ENV] = str(write_callee_tokens(self.state_dir, address, tokens))
         return env
 
     def trace_export_file(self, env_name: str, ctx: Context) -> Path | None:
@@ -154,7 +182,7 @@ class LocalRuntimeProvider:
         public = resolve_secret(lf.public_key, what=f"{what}.publicKey", ssm=ssm).reveal()
         secret = resolve_secret(lf.secret_key, what=f"{what}.secretKey", ssm=ssm).reveal()
         basic = base64.b64encode(f"{public}:{secret}".encode()).decode()
-        path = self.state_dir / f"trace-export.{env_name}.json"
+        path = private_dir(self.state_dir) / f"trace-export.{env_name}.json"
         write_config(
             path,
             {
@@ -166,9 +194,12 @@ class LocalRuntimeProvider:
         return path
 
     def token(self) -> str:
-        from engine.runtime.token import load_or_create_token
-
+        """The engine token: every agent process accepts it, none holds it."""
         return load_or_create_token(self.state_dir)
+
+    def forget(self, address: str) -> None:
+        """Drop the tokens of an agent (or ephemeral variant) that no longer runs."""
+        forget_agent_tokens(self.state_dir, address)
 
     def spawn(
         self,
@@ -183,10 +214,14 @@ class LocalRuntimeProvider:
         log_name: str,
         port: int | None = None,
         old: AgentProcess | None = None,
+        own_token: bool = False,
     ) -> AgentProcess:
         """Start (or roll over to) one agent process and wait until it is healthy.
 
         Also used by runs for ephemeral variants (address e.g. `experiment.hpo[dev]/v1`).
+        With `own_token` (a declared agent) the process also accepts the token of `address`,
+        which its callers hold; otherwise (a variant, which only the engine invokes) only
+        the engine token.
         """
         from engine.runtime.process import (
             AgentStartError,
@@ -195,8 +230,13 @@ class LocalRuntimeProvider:
             start_agent,
         )
 
-        logs = self.state_dir / "logs" / env_name
-        logs.mkdir(parents=True, exist_ok=True)
+        logs = private_dir(self.state_dir / "logs" / env_name)
+        engine_token = token_path(self.state_dir)
+        load_or_create_token(self.state_dir)
+        agent_token: Path | None = None
+        if own_token:
+            load_or_create_agent_token(self.state_dir, address)
+            agent_token = agent_token_path(self.state_dir, address)
         kwargs: dict[str, Any] = dict(
             entrypoint=ctx.workspace.root / spec.source / spec.entrypoint,
             source=ctx.workspace.root / spec.source,
@@ -211,7 +251,8 @@ class LocalRuntimeProvider:
                 ctx=ctx,
             ),
             log_file=logs / f"{log_name}.log",
-            token_file=self.state_dir / "runtime.token",
+            token_file=engine_token,
+            agent_token_file=agent_token,
             digest=digest,
             health_timeout=spec.lifecycle.health_timeout,
         )
@@ -246,6 +287,7 @@ class LocalRuntimeProvider:
             log_name=node.address.name,
             port=port,
             old=old,
+            own_token=True,
         )
         return ResourceState(
             address=str(node.address),
@@ -255,7 +297,7 @@ class LocalRuntimeProvider:
             digest=desired.digest,
             attrs=dict(desired.attrs),
             outputs={"url": proc.url, "port": proc.port, "log_file": proc.log_file},
-            private={"process": proc.to_json()},
+            private={"process": proc.to_json(), "tokens": TOKEN_SCHEME},
         )
 
     def create(self, node: GraphNode, desired: Desired, token: str, ctx: Context) -> ResourceState:
@@ -277,6 +319,7 @@ class LocalRuntimeProvider:
         spec_grace = 5.0
         stop_agent(AgentProcess.from_json(prior.private["process"]), grace=spec_grace)
         self._kill_strays(prior.address, ctx, keep=None)
+        self.forget(prior.address)
 
     def recover(
         self, pending: PendingOp, prior: ResourceState | None, ctx: Context

@@ -24,6 +24,7 @@ from engine.spec.datasets import LoadedItem, canonical_json, dataset_digest
 from engine.spec.digests import digest_of
 from engine.spec.graph import GraphNode
 from engine.state.model import PendingOp, ResourceState, now_iso
+from engine.state.private import private_dir, touch_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -75,8 +76,9 @@ class LocalStore:
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            # 0600 before SQLite opens it: SQLite gives -wal and -shm the database's mode
+            touch_private(private_dir(self.path.parent) / self.path.name)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as exc:
             raise PermanentError(f"cannot open the local store {self.path}: {exc}") from exc

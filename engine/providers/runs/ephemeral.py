@@ -7,7 +7,9 @@ environment: if a crash (or SIGKILL) leaves one behind, the next run of the same
 finds it by scanning /proc and stops it before it starts (`reap_leftovers`). Within a run,
 `EphemeralAgents` is a context manager whose exit stops whatever is still running, on
 success, failure, or interruption alike. Callees of the evaluated agent are the agents
-deployed in the run's environment (`spawn` injects their URLs from `ctx.outputs`).
+deployed in the run's environment (`spawn` injects their URLs from `ctx.outputs`, and their
+tokens in a callee-token file of the variant's address, removed when the variant stops). A
+variant accepts only the engine token: no agent's `calls:` names it.
 
 It also resolves the run environment's judge (`spec.judge`): `env:NAME` references are read
 from the local environment here and handed to the evaluators, never printed or stored.
@@ -90,6 +92,9 @@ class EphemeralAgents:
                 ctx=self.ctx,
                 log_name=log_name,
             )
+        except BaseException:
+            self.runtime.forget(address)  # its callee-token file, written before the start
+            raise
         finally:
             started.set()
             watcher.join()
@@ -113,16 +118,18 @@ class EphemeralAgents:
         if proc is not None:
             # Every request was awaited before this: nothing is in flight to drain.
             stop_agent(proc, grace=min(2.0, variant.spec.lifecycle.stop_grace))
+        self.runtime.forget(ephemeral_address(self.run_address, variant.name))
 
     def stop_all(self) -> None:
         from engine.runtime.process import stop_agent
 
         with self._lock:
-            procs = list(self._live.values())
+            live = list(self._live.items())
             self._live.clear()
-        for proc in procs:
+        for name, proc in live:
             with contextlib.suppress(Exception):
                 stop_agent(proc, grace=2.0)
+            self.runtime.forget(ephemeral_address(self.run_address, name))
         # Anything of this run still tagged (e.g. a start interrupted half-way) goes too.
         reap_leftovers(self.ctx.workspace_id, self.run_address)
 

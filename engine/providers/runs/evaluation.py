@@ -47,6 +47,7 @@ from engine.spec.coverage import input_digests
 from engine.spec.digests import digest_of
 from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord
+from engine.state.private import private_dir, write_private
 
 if TYPE_CHECKING:
     from engine.providers.langfuse.runs import LangfuseRunRecorder
@@ -160,9 +161,9 @@ class LocalEvalProvider:
 
         paths = report_paths(self.state_dir, run.run_id)
         run.reports = {k: _shown(p, ctx.workspace.root) for k, p in paths.items()}
-        paths["markdown"].parent.mkdir(parents=True, exist_ok=True)
-        paths["markdown"].write_text(render_markdown(run), encoding="utf-8")
-        paths["html"].write_text(render_html(run), encoding="utf-8")
+        private_dir(paths["markdown"].parent)
+        write_private(paths["markdown"], render_markdown(run))
+        write_private(paths["html"], render_html(run))
         with self._write_lock:
             self.store.save(run)
         self.board.print(*renderables(run))

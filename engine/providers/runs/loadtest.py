@@ -52,6 +52,7 @@ from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
 from engine.spec.schema.loadtest import LoadPrompt, LoadTestSpec
 from engine.state.model import RunRecord, now_iso
+from engine.state.private import private_dir, write_private
 
 STARTUP_GRACE_S = 20.0  # importing Locust, workers connecting
 CPU_WARNING = 0.9
@@ -200,8 +201,8 @@ class LocustProvider:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
             return RunResult("failed", {"run_id": run_id, "error": message}, message)
         config = runner_config(spec, prompts, target, run_id)
-        run_dir = self.state_dir / "loadtests" / run_id
-        run_dir.mkdir(parents=True, mode=0o700)
+        run_dir = private_dir(self.state_dir / "loadtests") / run_id
+        run_dir.mkdir(mode=0o700)
         try:
             outcome = self._generate(address, config, run_dir, ctx)
             samples = read_samples(
@@ -251,14 +252,11 @@ class LocustProvider:
         ctx: Context,
     ) -> dict[str, str]:
         """`.agentops/reports/<run id>.{md,html}`; their paths as shown (workspace-relative)."""
-        reports = self.state_dir / "reports"
-        reports.mkdir(parents=True, exist_ok=True)
+        reports = private_dir(self.state_dir / "reports")
         run_id = summary["run_id"]
         md, page = reports / f"{run_id}.md", reports / f"{run_id}.html"
-        md.write_text(report.markdown(address, summary), encoding="utf-8")
-        page.write_text(
-            html.render_page(address, run_id, summary, samples, status), encoding="utf-8"
-        )
+        write_private(md, report.markdown(address, summary))
+        write_private(page, html.render_page(address, run_id, summary, samples, status))
         return {
             "markdown": _shown(md, ctx.workspace.root),
             "html": _shown(page, ctx.workspace.root),
