@@ -24,6 +24,7 @@ backs off under `(workspace)`: a temporary error never kills the watcher.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from engine.spec.diagnostics import Diagnostic
 from engine.spec.workspace import Workspace, load_workspace
 from engine.state.backend import store_for
 from engine.state.store import StateStore
+from engine.terminal import Terminal, choose_mode
 from engine.watcher import snapshot
 from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
@@ -63,6 +65,8 @@ class WatchOptions:
     parallelism: int = 4
     #: the state URI (--state); None: AGENTOPS_STATE, agentops.yaml, or the local file
     state: str | None = None
+    #: --log-format: how the runs' progress and tables are shown (engine.terminal)
+    log_format: str | None = None
 
 
 class Cycle:
@@ -95,6 +99,8 @@ class Cycle:
         self.show_diagnostics = show_diagnostics
         self.snapshot: snapshot.Snapshot | None = None
         self._store: StateStore | None = None
+        #: one stream, one format: with JSON logs the runs' tables are JSON events too
+        self.terminal = Terminal(mode=choose_mode(options.log_format, sys.stderr))
 
     @property
     def store(self) -> StateStore:
@@ -218,13 +224,17 @@ class Cycle:
             if not plan.has_changes:
                 self._converged(plan, held_back, ApplyResult())
                 return "ok"
-            result = apply(
-                s,
-                plan,
-                parallelism=self.options.parallelism,
-                on_event=self._on_event,
-                should_stop=self.stop,
-            )
+            s.ctx.terminal = self.terminal
+            try:
+                result = apply(
+                    s,
+                    plan,
+                    parallelism=self.options.parallelism,
+                    on_event=self._on_event,
+                    should_stop=self.stop,
+                )
+            finally:
+                self.terminal.close()
             outcome = self._record(s, plan, result, held_back, info)
         for note in self.store.notes:  # e.g. a bucket without versioning: said once
             self.log.warning("state.note", note=note)

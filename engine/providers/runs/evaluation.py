@@ -21,10 +21,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
-from engine.evaluation.progress import ProgressBoard
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.providers.base import Context, RunInputs, RunResult
@@ -59,12 +58,10 @@ class LocalEvalProvider:
         store: LocalStore,
         *,
         runtime: LocalRuntimeProvider | None = None,
-        stream: IO[str] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.store = EvalStore(store)
         self.runtime = runtime or LocalRuntimeProvider(state_dir)
-        self.board = ProgressBoard(stream)
         self._write_lock = threading.Lock()
         self._run_lock = threading.Lock()
 
@@ -91,7 +88,7 @@ class LocalEvalProvider:
             # One evaluation at a time: an experiment's deploys running next to a gate would
             # eat the CPU the gate's agent needs, and its latency checks would measure that.
             with self._run_lock:
-                run = execute(plan, inputs, ctx, self.runtime, self.board)
+                run = execute(plan, inputs, ctx, self.runtime, ctx.terminal)
         except Cancelled:
             return RunResult("failed", failed, interrupted)
         except AgentOpsError as exc:
@@ -113,7 +110,9 @@ class LocalEvalProvider:
         message = run.message
         if message is not None:
             message += f" — report: {run.reports['markdown']}"
-        return RunResult(run.status, summarize(run), message)
+        # Failed with its run recorded: the gate's checks said no (a verdict, exit code 3)
+        verdict = run.status == "failed" and not_recorded is None
+        return RunResult(run.status, summarize(run), message, verdict=verdict)
 
     def _record(
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder
@@ -128,7 +127,7 @@ class LocalEvalProvider:
                 recorder=recorder,
                 remote=plan.remote,
                 cancel=ctx.cancel,
-                on_wait=self.board.print,
+                on_wait=ctx.terminal.print,
             )
         except AgentOpsError as exc:
             if plan.remote:  # without the remote scores the gate cannot judge
@@ -137,9 +136,9 @@ class LocalEvalProvider:
             return _message(exc)
         run.langfuse = {v.name: s.url for v, s in zip(run.variants, summaries, strict=True)}
         for v, s in zip(run.variants, summaries, strict=True):
-            self.board.print(f"{run.address} {v.name}: Langfuse dataset run {s.url}")
+            ctx.terminal.print(f"{run.address} {v.name}: Langfuse dataset run {s.url}")
             if s.missing:
-                self.board.print(
+                ctx.terminal.print(
                     f"{run.address}: {len(s.missing)} input(s) had no result; recorded in "
                     f"Langfuse as errors scoring 0"
                 )
@@ -157,7 +156,7 @@ class LocalEvalProvider:
         paths["html"].write_text(render_html(run), encoding="utf-8")
         with self._write_lock:
             self.store.save(run)
-        self.board.print(*renderables(run))
+        ctx.terminal.print(*renderables(run))
 
 
 def _message(exc: AgentOpsError) -> str:
