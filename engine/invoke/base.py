@@ -5,7 +5,8 @@ Role: the shape `engine.providers.invocation.invoker_for` hands out: `invoke` an
 local runtime's client (`local.py`) and AgentCore's (`engine.providers.agentcore.invoke`)
 derive from it; the payload is encoded the same way for both. `trace_id` (32 hex) makes the
 call continue that trace: it carries a W3C `traceparent` (`trace_context.traceparent`), so the
-agent's spans are children of the caller's span."""
+agent's spans are children of the caller's span.
+"""
 
 from __future__ import annotations
 
