@@ -29,7 +29,7 @@ _WORDS = {
     Action.UPDATE: ("Updating", "Updated"),
     Action.REPLACE: ("Replacing", "Replaced"),
     Action.DELETE: ("Destroying", "Destroyed"),
-    Action.RUN: ("Running", "Ran"),
+    Action.RUN: ("Running", "Succeeded"),
 }
 
 
@@ -47,6 +47,8 @@ def progress(terminal: Terminal) -> Callable[[str, Change, Outcome | None], None
             return
         verb = _verb(change)
         doing, done = _WORDS.get(verb, ("Applying", "Applied"))
+        if change.kind == "QualityGate":
+            done = "Passed"
         if event == "start":
             terminal.event("action.start", address=change.address, action=change.action.value)
             terminal.begin(change.address, f"{doing} {change.address}...")

@@ -58,9 +58,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
+                    "format_version": 1,
                     "valid": ws.ok,
                     "files": ws.files,
                     "counts": counts,
+                    # what the text summary counts ("2 errors in 10 files")
+                    "errors": sum(d.severity == "error" for d in ws.diagnostics),
+                    "warnings": sum(d.severity == "warning" for d in ws.diagnostics),
                     "diagnostics": [d.to_json() for d in ws.diagnostics],
                 },
                 indent=2,
@@ -103,10 +107,13 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(
             json.dumps(
-                [
-                    {"address": str(n.address), "depends_on": [str(d) for d in n.depends_on]}
-                    for n in graph
-                ],
+                {
+                    "format_version": 1,
+                    "nodes": [
+                        {"address": str(n.address), "depends_on": [str(d) for d in n.depends_on]}
+                        for n in graph
+                    ],
+                },
                 indent=2,
             )
         )
