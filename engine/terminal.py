@@ -72,6 +72,7 @@ class Terminal:
         self._live: Live | None = None
         self._progress: Progress | None = None
         self._console: Console | None = None
+        self._spinners: dict[str, Any] = {}  # key -> rich Spinner (keeps its own frame clock)
 
     @property
     def stream(self) -> IO[str]:
@@ -273,12 +274,19 @@ class Terminal:
 
         with self._lock:
             now = self.clock()
-            rows = list(self._rows.values())
+            rows = list(self._rows.items())
             status = list(self._status.values())
             progress = self._progress
         parts: list[RenderableType] = []
-        for text, started in rows:
-            parts.append(Spinner("dots", Text(f"{text} ({now - started:.0f}s)"), style="cyan"))
+        for key, (text, started) in rows:
+            label = Text(f"{text} ({now - started:.0f}s)")
+            spinner = self._spinners.get(key)
+            if spinner is None:
+                spinner = self._spinners[key] = Spinner("dots", label, style="cyan")
+            spinner.update(text=label)
+            parts.append(spinner)
+        for gone in set(self._spinners) - {key for key, _ in rows}:
+            del self._spinners[gone]
         if progress is not None and progress.tasks:
             parts.append(progress)
         parts.extend(Text(s) for s in status)

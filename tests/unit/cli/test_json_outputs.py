@@ -66,7 +66,11 @@ def test_validate_matches_the_text(ws: Path, capsys: pytest.CaptureFixture[str])
         "format_version", "valid", "files", "counts", "errors", "warnings", "diagnostics",
     }  # fmt: skip
     assert report["valid"] and report["errors"] == 0 and report["counts"]["Dataset"] == 1
-    write(ws, "specs/broken.yaml", "apiVersion: agentops/v1\nkind: Agent\nmetadata: {name: bot}\nspec: {modle: x}\n")
+    write(
+        ws,
+        "specs/broken.yaml",
+        "apiVersion: agentops/v1\nkind: Agent\nmetadata: {name: bot}\nspec: {modle: x}\n",
+    )
     assert main(["-C", str(ws), "validate"]) == 1
     text = capsys.readouterr().err.splitlines()
     report = doc(capsys, ws, "validate", code=1)
@@ -79,6 +83,4 @@ def test_validate_matches_the_text(ws: Path, capsys: pytest.CaptureFixture[str])
 def test_graph(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     graph = doc(capsys, ws, "graph")
     assert set(graph) == {"format_version", "nodes"}
-    assert {"address": "dataset.d-0[dev]", "depends_on": ["environment.dev"]} in graph[
-        "nodes"
-    ]
+    assert {"address": "dataset.d-0[dev]", "depends_on": ["environment.dev"]} in graph["nodes"]
