@@ -64,7 +64,10 @@ class Terminal:
         self._stream = stream
         self._mode = mode
         self.clock = clock
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # one write at a time (held while calling rich)
+        # What the live region shows, under its own lock, never held while calling rich: the
+        # Live refresh thread holds rich's lock while it asks for the rows (no lock cycle).
+        self._rows_lock = threading.Lock()
         self._rows: dict[str, tuple[str, float]] = {}  # key -> (text, started)
         self._status: dict[str, str] = {}
         self._status_last: dict[str, float] = {}
@@ -93,7 +96,8 @@ class Terminal:
             if self.mode == "plain":
                 self._write(text)
                 return
-            self._rows[key] = (text, self.clock())
+            with self._rows_lock:
+                self._rows[key] = (text, self.clock())
             self._start_live()
 
     def end(self, key: str, line: str | None = None, *, style: str | None = None) -> None:
@@ -101,7 +105,8 @@ class Terminal:
         if self.mode == "json":
             return
         with self._lock:
-            self._rows.pop(key, None)
+            with self._rows_lock:
+                self._rows.pop(key, None)
             if line is not None:
                 self._print_text(line, style)
             self._stop_if_idle()
@@ -110,7 +115,8 @@ class Terminal:
         """A line that keeps changing (a load test's figures): rewritten live, else throttled."""
         with self._lock:
             if self.mode == "live":
-                self._status[key] = text
+                with self._rows_lock:
+                    self._status[key] = text
                 self._start_live()
                 return
             now = self.clock()
@@ -124,7 +130,8 @@ class Terminal:
 
     def status_end(self, key: str) -> None:
         with self._lock:
-            self._status.pop(key, None)
+            with self._rows_lock:
+                self._status.pop(key, None)
             self._status_last.pop(key, None)
             self._stop_if_idle()
 
@@ -181,8 +188,9 @@ class Terminal:
     def close(self) -> None:
         """Stop the live region (also on errors and Ctrl-C), leaving the cursor usable."""
         with self._lock:
-            self._rows.clear()
-            self._status.clear()
+            with self._rows_lock:
+                self._rows.clear()
+                self._status.clear()
             self._tasks = 0
             self._stop_live()
 
@@ -272,11 +280,11 @@ class Terminal:
         from rich.spinner import Spinner
         from rich.text import Text
 
-        with self._lock:
+        with self._rows_lock:  # never self._lock: see __init__
             now = self.clock()
             rows = list(self._rows.items())
             status = list(self._status.values())
-            progress = self._progress
+        progress = self._progress
         parts: list[RenderableType] = []
         for key, (text, started) in rows:
             label = Text(f"{text} ({now - started:.0f}s)")

@@ -93,3 +93,27 @@ def test_live_mode_draws_rows_and_prints_above_them() -> None:
     t.end("agent.a[dev]", "✓ agent.a[dev]: Created in 0.0s")
     t.close()
     assert "✓ agent.a[dev]: Created in 0.0s" in out.getvalue()
+
+
+def test_live_mode_survives_threads_printing_while_it_redraws() -> None:
+    import threading
+
+    out = Tty()
+    t = Terminal(out, mode="live")
+
+    def work(n: int) -> None:
+        for i in range(30):
+            t.begin(f"a{n}-{i}", f"Creating a{n}-{i}...")
+            t.print(table())
+            t.status(f"s{n}", f"status {i}")
+            t.end(f"a{n}-{i}", f"done a{n}-{i}")
+        t.status_end(f"s{n}")
+
+    threads = [threading.Thread(target=work, args=(n,), daemon=True) for n in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=20)
+    assert not any(th.is_alive() for th in threads), "deadlock between the writers and rich"
+    t.close()
+    assert out.getvalue().count("done a") == 120
