@@ -170,8 +170,8 @@ def _terminal(args: argparse.Namespace) -> Any:
     return Terminal(mode=choose_mode(getattr(args, "log_format", None), sys.stderr))
 
 
-def _run_plan(args: argparse.Namespace, s: Any, plan: Any, started: float, verb: str) -> int:
-    """Apply `plan` in session `s`, showing progress; the summary (or JSON) and exit code."""
+def _run_plan(args: argparse.Namespace, s: Any, plan: Any) -> tuple[Any, Any]:
+    """Apply `plan` in session `s`, showing progress on the session's Terminal."""
     from engine.commands import apply_view
     from engine.reconcile import apply
 
@@ -183,7 +183,17 @@ def _run_plan(args: argparse.Namespace, s: Any, plan: Any, started: float, verb:
         )
     finally:
         terminal.close()
-    print_notes(s.store)
+    return result, terminal
+
+
+def _finish(
+    args: argparse.Namespace, store: Any, plan: Any, ran: tuple[Any, Any], started: float, verb: str
+) -> int:
+    """After the session (the store's notes come from closing it): the summary and exit code."""
+    from engine.commands import apply_view
+
+    result, terminal = ran
+    print_notes(store)
     if args.output == "json":
         print(json.dumps(apply_view.result_json(plan, result, started), indent=2, sort_keys=True))
         return apply_view.exit_code(result)
@@ -239,7 +249,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if saved is None and not _confirm(args, "apply these changes"):
             print("Apply cancelled.", file=sys.stderr)
             return 1
-        return _run_plan(args, s, plan, started, "Apply")
+        ran = _run_plan(args, s, plan)
+    return _finish(args, store, plan, ran, started, "Apply")
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
@@ -258,7 +269,8 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         if not _confirm(args, "destroy these resources"):
             print("Destroy cancelled.", file=sys.stderr)
             return 1
-        return _run_plan(args, s, plan, started, "Destroy")
+        ran = _run_plan(args, s, plan)
+    return _finish(args, store, plan, ran, started, "Destroy")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
