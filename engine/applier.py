@@ -42,6 +42,8 @@ class Outcome:
     summary: dict[str, Any] = field(default_factory=dict)
     #: for a TemporaryError: the provider's own "retry after" (seconds); watch backs off on it
     retry_after: float | None = None
+    #: failed (or skipped) because of a verdict - a gate, an SLO, a Monitor - not an error
+    verdict: bool = False
 
 
 @dataclass
@@ -51,6 +53,16 @@ class ApplyResult:
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def only_verdicts(self) -> bool:
+        """Not ok, and every failure and skip comes from a verdict (the tool worked)."""
+        bad = [
+            o
+            for o in self.outcomes
+            if o.status == "failed" or (o.status == "skipped" and o.action is not Action.NOOP)
+        ]
+        return bool(bad) and all(o.verdict for o in bad)
 
     @property
     def ok(self) -> bool:
@@ -177,7 +189,9 @@ class Applier:
                     continue
                 verdict = self._ready(change, changes)
                 if verdict != "go":
-                    self._finish(change, Outcome(change.address, change.action, "skipped", verdict))
+                    skipped = Outcome(change.address, change.action, "skipped", verdict)
+                    skipped.verdict = self._skipped_by_verdict(change, verdict)
+                    self._finish(change, skipped)
                 elif change.action is Action.NOOP:
                     self._finish(change, Outcome(change.address, change.action, "ok"))
                 else:
@@ -217,6 +231,15 @@ class Applier:
         if change.action is Action.BLOCKED:
             return self._gate_verdict(change)
         return "go"
+
+    def _skipped_by_verdict(self, change: Change, reason: str) -> bool:
+        """A skip caused by a failed gate/SLO upstream, or a promotion its gate refused."""
+        if change.action is Action.BLOCKED and reason.startswith("blocked:"):
+            return " failed " in reason
+        waits = [*change.depends_on, *([change.blocked_by] if change.blocked_by else [])]
+        failed = [self.outcomes[d] for d in waits if d in self.outcomes]
+        failed = [o for o in failed if o.status != "ok"]
+        return bool(failed) and all(o.verdict for o in failed)
 
     def _gate_verdict(self, change: Change) -> str:
         gate = change.blocked_by
@@ -278,6 +301,7 @@ class Applier:
                 _message(exc),
                 seconds=time.monotonic() - started,
                 summary=summary,
+                verdict=isinstance(exc, RunFailed) and exc.verdict,
             )
         except Exception as exc:  # noqa: BLE001 - reported per action; the apply goes on
             return Outcome(
@@ -361,14 +385,17 @@ class Applier:
         )
         self._journal({"type": "run", "run": record.model_dump(mode="json")})
         if result.status != "succeeded":
-            raise RunFailed(result.message or f"{change.address} failed", summary)
+            raise RunFailed(
+                result.message or f"{change.address} failed", summary, verdict=result.verdict
+            )
         return summary
 
 
 class RunFailed(AgentOpsError):
-    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+    def __init__(self, message: str, summary: dict[str, Any], *, verdict: bool = False) -> None:
         super().__init__(message)
         self.summary = summary
+        self.verdict = verdict
 
 
 def _message(exc: AgentOpsError) -> str:

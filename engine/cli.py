@@ -4,8 +4,10 @@ Start-up matters (`agentops --help` and `validate` run in every CI job and edito
 this module imports only the standard library at import time; each command imports what it
 needs when it runs, and heavy SDKs stay inside the providers that use them.
 
-Exit codes: 0 success / valid / no changes; 1 error, invalid specs, failed gate or SLO;
-2 changes present (`plan --detailed-exitcode`); 130 interrupted.
+Exit codes (docs/cli.md): 0 success / valid / no changes; 1 an error (invalid specs, a
+failed action, a crash); 2 changes present (`plan --detailed-exitcode`); 3 a verdict failed
+(a quality gate, an SLO or a Monitor said no: the tool worked, the agent did not); 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -54,9 +56,10 @@ def _add_global(p: argparse.ArgumentParser, *, top: bool) -> None:
     )
     p.add_argument(
         "--log-format",
-        choices=["console", "json"],
+        choices=["console", "plain", "json"],
         default=default,
-        help="structured log format (default: json when CI=true or not a TTY)",
+        help="progress on stderr: console (live on a terminal), plain lines, or JSON lines "
+        "(default: live on a terminal, plain otherwise)",
     )
     p.add_argument(
         "--no-color",
@@ -66,6 +69,37 @@ def _add_global(p: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A subcommand's parser: positionals may follow options (`invoke bot --env prd "q"`).
+
+    argparse's intermixed parsing refuses parsers with sub-commands, so a command group
+    (`traces`, `state`) parses as usual and its leaf commands intermix.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing or any(
+            a.nargs == argparse.PARSER for a in self._get_positional_actions()
+        ):
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
+EXIT_CODES = """exit codes:
+  0  success (valid, applied, nothing to do)
+  1  error: invalid specs, a failed action, a crash
+  2  plan --detailed-exitcode: changes are pending
+  3  a verdict failed: a quality gate, an SLO or a Monitor said no (the tool worked)
+  130 interrupted"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agentops",
@@ -73,10 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
             "Declarative lifecycle engine for AI agents: validate, plan and apply Agents, "
             "Datasets, Experiments, QualityGates and LoadTests declared in YAML."
         ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentops {__version__}")
     _add_global(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from engine.commands import register_all
 
     register_all(sub, lambda p: _add_global(p, top=False))

@@ -1,4 +1,8 @@
-"""Structured logs (structlog): console lines on a TTY, JSON lines in CI or on request."""
+"""Structured logs (structlog) of `agentops watch`: readable lines, or JSON lines on request.
+
+`--log-format json` is the only way to JSON: a pipe, make or CI get the same readable lines
+as a terminal (without colours), like every other command's output (engine.terminal).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,7 @@ from typing import Any
 def make_logger(log_format: str | None) -> Any:
     import structlog
 
-    fmt = log_format or (
-        "json" if os.environ.get("CI") == "true" or not sys.stderr.isatty() else "console"
-    )
+    fmt = "json" if log_format == "json" else "console"
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -26,7 +28,10 @@ def make_logger(log_format: str | None) -> Any:
     else:
         processors.append(
             structlog.dev.ConsoleRenderer(
-                colors=sys.stderr.isatty() and not os.environ.get("NO_COLOR"), pad_event_to=16
+                colors=log_format != "plain"
+                and sys.stderr.isatty()
+                and not os.environ.get("NO_COLOR"),
+                pad_event_to=16,
             )
         )
     return structlog.wrap_logger(

@@ -6,14 +6,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=.venv/bin/agentops
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal only: through make, a pipe or CI the log stays plain text
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "agentops validate"
 $A validate
-step "agentops plan"
-$A plan
-step "agentops apply --auto-approve"
-$A apply --auto-approve
+# The reviewed plan is the applied plan: `plan --out` saves it, `apply PLANFILE` applies
+# exactly it (and refuses if the state moved on), so the plan is printed once.
+step "agentops plan --out .agentops/demo.plan"
+$A plan --out .agentops/demo.plan
+step "agentops apply .agentops/demo.plan"
+$A apply .agentops/demo.plan
 step "agentops status"
 $A status
 step "agentops invoke docs-assistant (prd)"

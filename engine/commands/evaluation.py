@@ -106,7 +106,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.output == "json":
         import json
 
-        print(json.dumps({"run_id": run_id, "address": address, "file": str(out)}))
+        print(
+            json.dumps(
+                {"format_version": 1, "run_id": run_id, "address": address, "file": str(out)}
+            )
+        )
     else:
         print(f"Wrote the {fmt} report of {address} (run {run_id}) to {out}")
     return 0

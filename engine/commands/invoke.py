@@ -77,6 +77,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
+                    "format_version": 1,
                     "ok": result.ok,
                     "status_code": result.status_code,
                     "session_id": result.session_id,

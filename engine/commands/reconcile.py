@@ -190,54 +190,52 @@ def _confirm(args: argparse.Namespace, what: str) -> bool:
     return answer.strip() == "yes"
 
 
-def _progress(log_format: str | None) -> Any:
-    from engine.logs import make_logger
+def _terminal(args: argparse.Namespace) -> Any:
+    from engine.terminal import Terminal, choose_mode
 
-    log = make_logger(log_format)
-
-    def on_event(event: str, change: Any, outcome: Any) -> None:
-        if event == "start":
-            log.info("action.start", address=change.address, action=change.action.value)
-        elif outcome is not None and change.action.value != "no-op":
-            fields = {
-                "address": change.address,
-                "action": change.action.value,
-                "status": outcome.status,
-                "seconds": round(outcome.seconds, 2),
-            }
-            if outcome.message:
-                fields["message"] = outcome.message
-            log.info("action.finish", **fields)
-
-    return on_event
+    return Terminal(mode=choose_mode(getattr(args, "log_format", None), sys.stderr))
 
 
-def _report(result: Any, started: float, verb: str = "Apply") -> int:
-    from engine.applier import ApplyResult
+def _run_plan(args: argparse.Namespace, s: Any, plan: Any) -> tuple[Any, Any]:
+    """Apply `plan` in session `s`, showing progress on the session's Terminal."""
+    from engine.commands import apply_view
+    from engine.reconcile import apply
 
-    assert isinstance(result, ApplyResult)
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        if o.action.value == "no-op":
-            continue
-        counts[o.status] = counts.get(o.status, 0) + 1
-    for o in result.outcomes:
-        if o.status == "failed":
-            print(f"Error: {o.address}: {o.message}", file=sys.stderr)
-        elif o.status == "skipped" and o.action.value != "no-op":
-            print(f"Skipped: {o.address}: {o.message}", file=sys.stderr)
-    took = time.monotonic() - started
-    print(
-        f"{verb} {'complete' if result.ok else 'failed'}: {counts.get('ok', 0)} succeeded, "
-        f"{counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped "
-        f"in {took:.1f}s."
-    )
-    return 0 if result.ok else 1
+    terminal = _terminal(args)
+    s.ctx.terminal = terminal
+    try:
+        result = apply(
+            s, plan, parallelism=args.parallelism, on_event=apply_view.progress(terminal)
+        )
+    finally:
+        terminal.close()
+    return result, terminal
+
+
+def _finish(
+    args: argparse.Namespace, store: Any, plan: Any, ran: tuple[Any, Any], started: float, verb: str
+) -> int:
+    """After the session (the store's notes come from closing it): the summary and exit code."""
+    from engine.commands import apply_view
+
+    result, terminal = ran
+    print_notes(store)
+    if args.output == "json":
+        print(json.dumps(apply_view.result_json(plan, result, started), indent=2, sort_keys=True))
+        return apply_view.exit_code(result)
+    return apply_view.report(result, started, terminal, verb=verb)
+
+
+def _nothing_to_do(args: argparse.Namespace, plan: Any, started: float) -> int:
+    if args.output == "json":
+        from engine.commands.apply_view import result_json
+
+        print(json.dumps(result_json(plan, None, started), indent=2, sort_keys=True))
+    return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
     from engine.reconcile import (
-        apply,
         check_fresh,
         load_plan_file,
         make_plan,
@@ -265,26 +263,28 @@ def cmd_apply(args: argparse.Namespace) -> int:
             plan = saved
             if plan.refresh_only:
                 return _accept(s, plan, observed, args)
+            if args.output != "json":
+                # The plan was shown (and reviewed) when it was saved: one line, not twice.
+                from engine.render.plan import summary_line
+
+                print(f"Applying the saved plan {args.planfile}. {summary_line(plan)}")
         else:
             plan = make_plan(s, _options(args), observed)
-            sys.stdout.write(_render(plan, args.output))
+            if args.output != "json":
+                sys.stdout.write(_render(plan, args.output))
         if not plan.has_changes:
-            if saved is None:
-                return 0
-            print("No changes.")
-            return 0
+            return _nothing_to_do(args, plan, started)
         if plan.refresh_only:
             return _accept(s, plan, observed, args)
         if saved is None and not _confirm(args, "apply these changes"):
             print("Apply cancelled.", file=sys.stderr)
             return 1
-        result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
-    print_notes(store)
-    return _report(result, started)
+        ran = _run_plan(args, s, plan)
+    return _finish(args, store, plan, ran, started, "Apply")
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    from engine.reconcile import apply, make_plan, open_session, prepare
+    from engine.reconcile import make_plan, open_session, prepare
 
     started = time.monotonic()
     ws = load_valid_workspace(args.workspace)
@@ -292,15 +292,15 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     with open_session(ws, "destroy", lock_timeout=args.lock_timeout, store=store) as s:
         observed = prepare(s, observe=False)
         plan = make_plan(s, _options(args, destroy=True), observed)
-        sys.stdout.write(_render(plan, args.output))
+        if args.output != "json":
+            sys.stdout.write(_render(plan, args.output))
         if not plan.has_changes:
-            return 0
+            return _nothing_to_do(args, plan, started)
         if not _confirm(args, "destroy these resources"):
             print("Destroy cancelled.", file=sys.stderr)
             return 1
-        result = apply(s, plan, parallelism=args.parallelism, on_event=_progress(args.log_format))
-    print_notes(store)
-    return _report(result, started, "Destroy")
+        ran = _run_plan(args, s, plan)
+    return _finish(args, store, plan, ran, started, "Destroy")
 
 
 def _accept(s: Any, plan: Any, observed: Any, args: argparse.Namespace) -> int:
@@ -328,7 +328,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     info = collect_status(args.workspace, state_store(args))
     if args.output == "json":
-        print(json.dumps(info, indent=2, sort_keys=True))
+        print(json.dumps({"format_version": 1, **info}, indent=2, sort_keys=True))
     else:
         sys.stdout.write(render_status(info))
     return 0

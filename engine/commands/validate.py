@@ -85,9 +85,13 @@ def _validate_output(ws: Workspace, output: str, *, color: bool) -> validate_cac
     code = 0 if ws.ok else 1
     if output == "json":
         out = {
+            "format_version": 1,
             "valid": ws.ok,
             "files": ws.files,
             "counts": counts,
+            # what the text summary counts ("2 errors in 10 files")
+            "errors": sum(d.severity == "error" for d in ws.diagnostics),
+            "warnings": sum(d.severity == "warning" for d in ws.diagnostics),
             "diagnostics": [d.to_json() for d in ws.diagnostics],
         }
         return Replay(json.dumps(out, indent=2) + "\n", "", code)
@@ -140,10 +144,13 @@ def cmd_graph(args: argparse.Namespace) -> int:
     if args.output == "json":
         print(
             json.dumps(
-                [
-                    {"address": str(n.address), "depends_on": [str(d) for d in n.depends_on]}
-                    for n in graph
-                ],
+                {
+                    "format_version": 1,
+                    "nodes": [
+                        {"address": str(n.address), "depends_on": [str(d) for d in n.depends_on]}
+                        for n in graph
+                    ],
+                },
                 indent=2,
             )
         )

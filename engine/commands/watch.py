@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 from types import FrameType
 from typing import Any
 
@@ -77,7 +76,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     log = make_logger(args.log_format)
     # Console logs are for people: print diagnostics exactly as `validate` does. JSON logs
     # are for machines: the same lines are in the reconcile event's `diagnostics` field.
-    console = (args.log_format or _default_format()) == "console"
+    console = args.log_format != "json"
 
     stop = StopFlag()
 
@@ -99,6 +98,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 prune_grace=args.prune_grace,
                 parallelism=args.parallelism,
                 state=args.state,
+                log_format=args.log_format,
             ),
             Schedule(resync=args.resync, debounce=args.debounce / 1000),
             log=log,
@@ -109,8 +109,3 @@ def cmd_watch(args: argparse.Namespace) -> int:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
-
-
-def _default_format() -> str:
-    # The same rule as engine.logs.make_logger.
-    return "json" if os.environ.get("CI") == "true" or not sys.stderr.isatty() else "console"

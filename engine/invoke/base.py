@@ -1,11 +1,11 @@
 """Invoker: what every invocation client offers, whichever runtime it reaches.
 
-Role: the shape `providers.invocation.invoker_for` hands out: `invoke` and `ainvoke`, `close` and
-`aclose`, and both context managers (`with` closes, `async with` a-closes). The local runtime's
-client (`local.py`) and AgentCore's (`engine.providers.agentcore.invoke`) derive from it; the
-payload is encoded the same way for both. `trace_id` (32 hex) makes the call continue that
-trace: it carries a W3C `traceparent` (`trace_context.traceparent`), so the agent's spans are
-children of the caller's span.
+Role: the shape `engine.providers.invocation.invoker_for` hands out: `invoke` and `ainvoke`,
+`close` and `aclose`, and both context managers (`with` closes, `async with` a-closes). The
+local runtime's client (`local.py`) and AgentCore's (`engine.providers.agentcore.invoke`)
+derive from it; the payload is encoded the same way for both. `trace_id` (32 hex) makes the
+call continue that trace: it carries a W3C `traceparent` (`trace_context.traceparent`), so the
+agent's spans are children of the caller's span.
 """
 
 from __future__ import annotations

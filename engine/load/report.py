@@ -7,7 +7,6 @@ is printed. The HTML report (page and fragment) is `engine.load.html`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -109,18 +108,12 @@ def _table(groups: Mapping[str, Mapping[str, Any]], what: str) -> list[str]:
     return out
 
 
-def print_summary(address: str, s: Summary) -> None:
-    """The terminal table, on stderr (stdout is for machine output)."""
-    import shutil
-
-    from rich.console import Console
+def summary_renderables(address: str, s: Summary) -> list[object]:
+    """The terminal table and the lines under it (the Terminal prints them on stderr)."""
     from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
-    tty = sys.stderr.isatty()
-    # Wide when logged (CI): a table that wraps is unreadable.
-    width = shutil.get_terminal_size((160, 40)).columns if tty else 160
-    console = Console(stderr=True, highlight=False, no_color=not tty, width=width)
     o = s["overall"]
     table = Table(title=escape(f"{address}: {headline(s)}"), title_justify="left")
     for col in ("", "requests", "failed", "p50", "p95", "p99", "refused", "answered"):
@@ -138,13 +131,13 @@ def print_summary(address: str, s: Summary) -> None:
             rate(m["refusal_rate"]),
             rate(m["answer_rate"]),
         )
-    console.print(table)
-    console.print(f"  cold: {_lat(s['cold'])}   warm: {_lat(s['warm'])}", markup=False)
+    out: list[object] = [table, Text(f"  cold: {_lat(s['cold'])}   warm: {_lat(s['warm'])}")]
     for r in s["slos"]:
         mark = "[green]✓[/green]" if r["ok"] else "[red]✗[/red]"
-        console.print(f"  {mark} {escape(r['message'])}")
+        out.append(Text.from_markup(f"  {mark} {escape(r['message'])}"))
     for w in s["warnings"]:
-        console.print(f"  [yellow]warning:[/yellow] {escape(w)}")
+        out.append(Text.from_markup(f"  [yellow]warning:[/yellow] {escape(w)}"))
     paths = s["report"]
     shown = " · ".join(paths.values()) if isinstance(paths, Mapping) else str(paths)
-    console.print(f"  report: {shown}", markup=False)
+    out.append(Text(f"  report: {shown}"))
+    return out

@@ -19,6 +19,7 @@ from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
 from engine.spec.workspace import Workspace
 from engine.state.model import PendingOp, ResourceState, RunRecord
+from engine.terminal import Terminal
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Context:
     #: set when the apply is interrupted (Ctrl-C): long runs stop early and tear down what
     #: they started (the applier's worker threads cannot receive KeyboardInterrupt)
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: where progress, tables and messages for a person go (live, plain or JSON lines)
+    terminal: Terminal = field(default_factory=Terminal)
 
 
 class ResourceProvider(Protocol):
@@ -107,6 +110,9 @@ class RunResult:
     #: reads the traces that arrived while earlier actions ran): recorded instead of the
     #: planned ones, so the next plan compares with what was judged
     consumed: RunInputs | None = None
+    #: a failed run that ran to a verdict (a gate's checks, an SLO, a Monitor's window): the
+    #: tool worked and the agent did not meet its bar; False for a run that broke
+    verdict: bool = False
 
 
 class JobProvider(Protocol):

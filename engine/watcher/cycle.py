@@ -25,6 +25,7 @@ backs off under `(workspace)`: a temporary error never kills the watcher.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from engine.spec.diagnostics import Diagnostic
 from engine.spec.workspace import Workspace, load_workspace
 from engine.state.backend import store_for
 from engine.state.store import StateStore
+from engine.terminal import Terminal, choose_mode
 from engine.watcher import snapshot
 from engine.watcher.backoff import WORKSPACE, BackoffTable
 from engine.watcher.loop import Clock
@@ -66,6 +68,8 @@ class WatchOptions:
     state: str | None = None
     #: with `prune`, seconds a resource must stay undeclared before it is deleted
     prune_grace: float = 30.0
+    #: --log-format: how the runs' progress and tables are shown (engine.terminal)
+    log_format: str | None = None
 
 
 class Cycle:
@@ -101,6 +105,8 @@ class Cycle:
         self.prune_grace = PruneGrace(options.prune_grace)
         #: monotonic time the earliest held-back deletion's grace ends
         self.prune_due: float | None = None
+        #: one stream, one format: with JSON logs the runs' tables are JSON events too
+        self.terminal = Terminal(mode=choose_mode(options.log_format, sys.stderr))
 
     @property
     def store(self) -> StateStore:
@@ -226,13 +232,17 @@ class Cycle:
             if not plan.has_changes:
                 self._converged(plan, held_back, ApplyResult())
                 return "ok"
-            result = apply(
-                s,
-                plan,
-                parallelism=self.options.parallelism,
-                on_event=self._on_event,
-                should_stop=self.stop,
-            )
+            s.ctx.terminal = self.terminal
+            try:
+                result = apply(
+                    s,
+                    plan,
+                    parallelism=self.options.parallelism,
+                    on_event=self._on_event,
+                    should_stop=self.stop,
+                )
+            finally:
+                self.terminal.close()
             outcome = self._record(s, plan, result, held_back, info)
         for note in self.store.notes:  # e.g. a bucket without versioning: said once
             self.log.warning("state.note", note=note)

@@ -122,8 +122,8 @@ def test_impossible_gate_fails_and_prd_keeps_its_version(
     prompt.write_text(prompt.read_text() + "\nAlways name the files you used.\n")
     rc = main(["-C", str(ws), "apply", "--auto-approve", "--target", PRD])
     out = capsys.readouterr()
-    assert rc == 1
-    assert "Error: qualitygate.release[tst]: gate failed: facts mean" in out.err
+    assert rc == 3  # a verdict: the tool worked, the agent did not pass
+    assert "Failed: qualitygate.release[tst]: gate failed: facts mean" in out.err
     assert "< 0.99" in out.err and "report: .agentops/reports/" in out.err
     s = state(ws)
     assert s.runs[GATE].status == "failed" and s.runs[GATE].summary["verdict"] == "fail"

@@ -275,7 +275,7 @@ def test_a_harsh_remote_judge_fails_the_gate_and_blocks_promotion(
 ) -> None:
     double.judge("helpfulness", lambda _spans: 0.2, delay=0.1)
     target = ["--target", "qualitygate.release[tst]", "--target", "agent.docs-assistant[prd]"]
-    assert main(["-C", str(ws), "apply", "--auto-approve", *target]) == 1
+    assert main(["-C", str(ws), "apply", "--auto-approve", *target]) == 3  # a verdict
     out = capsys.readouterr()
     assert "helpfulness" in out.out + out.err
     state = LocalStateStore(ws / ".agentops").read()

@@ -164,7 +164,12 @@ def test_report_markdown_by_name_and_by_run_id(
     capsys.readouterr()
     assert main(["-C", root, "-o", "json", "report", str(run["run_id"]), "--out", str(out)]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown == {"run_id": run["run_id"], "address": "loadtest.report[prd]", "file": str(out)}
+    assert shown == {
+        "format_version": 1,
+        "run_id": run["run_id"],
+        "address": "loadtest.report[prd]",
+        "file": str(out),
+    }
     assert out.read_text() == md  # the suffix .md picks markdown
 
 

@@ -38,7 +38,6 @@ from engine.evaluation.cases import (
 )
 from engine.evaluation.gate import evaluate_gate
 from engine.evaluation.matrix import Variant, agent_variant, expand_matrix
-from engine.evaluation.progress import ProgressBoard
 from engine.evaluation.ranking import decide
 from engine.evaluation.remote import RemoteEvaluator, split_refs
 from engine.evaluation.results import EvaluatorInfo, aggregate, metric_names
@@ -54,6 +53,7 @@ from engine.spec.datasets import LoadedItem
 from engine.spec.graph import GraphNode
 from engine.spec.schema import EvaluatorRef, ExperimentSpec, QualityGateSpec
 from engine.state.model import now_iso
+from engine.terminal import Terminal
 
 __all__ = ["Cancelled", "RunPlan", "execute", "judge", "new_run_id", "prepare"]
 
@@ -174,7 +174,7 @@ async def _answer_all(
     token: str,
     plan: RunPlan,
     cancel: threading.Event,
-    tick: ProgressBoard,
+    tick: Terminal,
     title: str,
     trace_ids: TraceIds,
 ) -> list[CaseResult]:
@@ -223,7 +223,7 @@ def execute(
     inputs: RunInputs,
     ctx: Context,
     runtime: LocalRuntimeProvider,
-    board: ProgressBoard,
+    board: Terminal,
 ) -> EvalRun:
     """Deploy, answer, score and tear down every variant; returns the unsaved, unjudged run
     (remote scores may still be folded in before `judge`)."""

@@ -23,10 +23,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
-from engine.evaluation.progress import ProgressBoard
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.providers.base import Context, RunInputs, RunResult
@@ -63,12 +62,10 @@ class LocalEvalProvider:
         store: LocalStore,
         *,
         runtime: LocalRuntimeProvider | None = None,
-        stream: IO[str] | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.store = EvalStore(store)
         self.runtime = runtime or LocalRuntimeProvider(state_dir)
-        self.board = ProgressBoard(stream)
         self._write_lock = threading.Lock()
         self._run_lock = threading.Lock()
 
@@ -97,7 +94,7 @@ class LocalEvalProvider:
             # One evaluation at a time: an experiment's deploys running next to a gate would
             # eat the CPU the gate's agent needs, and its latency checks would measure that.
             with self._run_lock:
-                run = execute(plan, inputs, ctx, self.runtime, self.board)
+                run = execute(plan, inputs, ctx, self.runtime, ctx.terminal)
         except Cancelled:
             return RunResult("failed", failed, interrupted)
         except AgentOpsError as exc:
@@ -122,7 +119,9 @@ class LocalEvalProvider:
         summary = summarize(run)
         if "covered" in failed:
             summary["covered"] = failed["covered"]
-        return RunResult(run.status, summary, message)
+        # Failed with its run recorded: the gate's checks said no (a verdict, exit code 3)
+        verdict = run.status == "failed" and not_recorded is None
+        return RunResult(run.status, summary, message, verdict=verdict)
 
     def _record(
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder
@@ -137,7 +136,7 @@ class LocalEvalProvider:
                 recorder=recorder,
                 remote=plan.remote,
                 cancel=ctx.cancel,
-                on_wait=self.board.print,
+                on_wait=ctx.terminal.print,
             )
         except AgentOpsError as exc:
             if plan.remote:  # without the remote scores the gate cannot judge
@@ -146,9 +145,9 @@ class LocalEvalProvider:
             return _message(exc)
         run.langfuse = {v.name: s.url for v, s in zip(run.variants, summaries, strict=True)}
         for v, s in zip(run.variants, summaries, strict=True):
-            self.board.print(f"{run.address} {v.name}: Langfuse dataset run {s.url}")
+            ctx.terminal.print(f"{run.address} {v.name}: Langfuse dataset run {s.url}")
             if s.missing:
-                self.board.print(
+                ctx.terminal.print(
                     f"{run.address}: {len(s.missing)} input(s) had no result; recorded in "
                     f"Langfuse as errors scoring 0"
                 )
@@ -166,7 +165,7 @@ class LocalEvalProvider:
         write_private(paths["html"], render_html(run))
         with self._write_lock:
             self.store.save(run)
-        self.board.print(*renderables(run))
+        ctx.terminal.print(*renderables(run))
 
 
 def _message(exc: AgentOpsError) -> str:

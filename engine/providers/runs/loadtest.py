@@ -24,8 +24,6 @@ import os
 import secrets
 import shutil
 import socket
-import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +51,7 @@ from engine.spec.graph import GraphNode
 from engine.spec.schema.loadtest import LoadPrompt, LoadTestSpec
 from engine.state.model import RunRecord, now_iso
 from engine.state.private import private_dir, write_private
+from engine.terminal import Terminal
 
 STARTUP_GRACE_S = 20.0  # importing Locust, workers connecting
 CPU_WARNING = 0.9
@@ -135,31 +134,22 @@ def _free_port() -> int:
 
 
 class Progress:
-    """Live progress on stderr: one rewritten line on a terminal, a line every 2 s otherwise."""
+    """Live progress through the Terminal: a rewritten line live, a line every 2 s otherwise."""
 
-    def __init__(self, address: str, limit: float) -> None:
-        self.address, self.limit = address, limit
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
+    def __init__(self, address: str, limit: float, terminal: Terminal) -> None:
+        self.address, self.limit, self.terminal = address, limit, terminal
 
     def __call__(self, e: Mapping[str, Any]) -> None:
         p95 = e.get("p95_ms")
-        line = (
+        self.terminal.status(
+            self.address,
             f"  {self.address}  {e.get('elapsed', 0):.0f}/{self.limit:g}s  "
             f"{e.get('requests', 0)} requests  {e.get('rps', 0):.1f} req/s  "
-            f"{e.get('failures', 0)} failed  p95 {report.ms(p95) if p95 is not None else '—'}"
+            f"{e.get('failures', 0)} failed  p95 {report.ms(p95) if p95 is not None else '—'}",
         )
-        if self.tty:
-            sys.stderr.write("\r\033[K" + line)
-        elif time.monotonic() - self.last >= 2.0:
-            self.last = time.monotonic()
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
 
     def end(self) -> None:
-        if self.tty:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+        self.terminal.status_end(self.address)
 
 
 class LocustProvider:
@@ -239,9 +229,11 @@ class LocustProvider:
             summary=summary,
             samples=samples,
         )
-        report.print_summary(address, summary)
+        ctx.terminal.print(*report.summary_renderables(address, summary))
         failed = [r["message"] for r in summary["slos"] if not r["ok"]]
-        return RunResult(status, summary, "; ".join(problems + failed) or None)
+        # Only failed SLOs (the load ran and was measured): a verdict, not an error
+        verdict = status == "failed" and not problems
+        return RunResult(status, summary, "; ".join(problems + failed) or None, verdict=verdict)
 
     def _write_reports(
         self,
@@ -279,7 +271,7 @@ class LocustProvider:
         # Tags like the local runtime's: a process left behind is findable in /proc.
         env.update(AGENTOPS_LOAD_RUN=config.run_id, AGENTOPS_WORKSPACE_ID=ctx.workspace_id)
         grace = STARTUP_GRACE_S + (10.0 if config.workers else 0.0) + config.stop_timeout + 10.0
-        progress = Progress(address, config.time_limit)
+        progress = Progress(address, config.time_limit, ctx.terminal)
         sup = Supervisor(
             commands,
             env=env,

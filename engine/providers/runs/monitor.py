@@ -267,7 +267,7 @@ class MonitorProvider:
         head = f"{sampled} of {seen} new trace(s) scored; window {window.scored} scored trace(s): "
         if window.verdict == "breached":
             bad = "; ".join(c.line() for c in window.checks if not c.ok)
-            return RunResult("failed", summary, f"monitor breached: {bad}")
+            return RunResult("failed", summary, f"monitor breached: {bad}", verdict=True)
         if window.verdict == "inconclusive":
             return RunResult(
                 "succeeded",
