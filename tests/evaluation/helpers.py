@@ -204,7 +204,7 @@ def make_run(kind: str = "Experiment", *, reps: int = 2) -> EvalRun:
         )
         run.status = "succeeded" if run.gate.passed else "failed"
     else:
-        from engine.evaluation.runner import judge
+        from engine.providers.runs.eval_runner import judge
 
         from engine.spec.schema import ExperimentSpec
 

@@ -155,7 +155,7 @@ def test_the_bootstrap_is_deterministic() -> None:
 
 
 def tied_run():  # type: ignore[no-untyped-def]
-    from engine.evaluation.runner import judge
+    from engine.providers.runs.eval_runner import judge
 
     from engine.spec.schema import ExperimentSpec
 
