@@ -1,5 +1,8 @@
 """The applier: walks a Plan in dependency order and never re-diffs.
 
+Why one file (~400 lines): scheduling, the journal writes and the outcome bookkeeping share
+one lock and one set of counters; splitting them would spread that invariant over modules.
+
 Independent changes run in parallel (`parallelism`); state is journalled after every
 completed action (and a pending operation with a deterministic idempotency token is
 recorded before every create/update/delete, so a crash can be resolved next time).

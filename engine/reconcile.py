@@ -1,5 +1,8 @@
 """Reconcile: the orchestration of one plan or apply, end to end.
 
+Why one file (~410 lines): it is the one place that sequences a session (lock, recovery,
+observe, plan, apply, compaction); the pieces it calls live in their own packages.
+
     workspace -> graph -> providers -> resolve pending ops (crash recovery)
               -> desired views + run inputs + observations -> planner.plan -> Plan
     Plan -> Applier (journalled state) -> compact state -> ApplyResult

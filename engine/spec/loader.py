@@ -1,5 +1,9 @@
 """Loader: YAML files -> `RawDocument`s that remember where every key and value came from.
 
+Why one file (~420 lines): reading, the composer choice (C or pure), position tracking and
+the loader's own diagnostics are one pass over the document; the depth and size guard that
+must run before the composer lives next door (`yaml_guard.py`).
+
 Pipeline role: the first stage (`files -> load -> validate -> resolve -> graph`). It reads
 every `*.yaml|*.yml` under the given roots, splits multi-document files, and turns YAML
 nodes into plain Python data plus a position index (`path tuple -> line/col`), so that later

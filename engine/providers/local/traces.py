@@ -1,5 +1,9 @@
 """The local trace store: production traces, their scores, monitor cursors, annotation queues.
 
+Why one file (~430 lines): every method is one SQL statement or transaction over the same
+four tables, and the transactions that move a cursor together with its page's scores must
+see the whole schema; splitting by table would split those transactions.
+
 Role: the engine's side of `.agentops/traces.sqlite`, which every local agent process writes
 (`engine.runtime.tracing` owns the schema). Reads are paged by `seq` (the cursor) and by
 time through the indexes, so a Monitor's cost follows its window, never the table's size.
