@@ -205,7 +205,6 @@ def make_run(kind: str = "Experiment", *, reps: int = 2) -> EvalRun:
         run.status = "succeeded" if run.gate.passed else "failed"
     else:
         from engine.providers.runs.eval_runner import judge
-
         from engine.spec.schema import ExperimentSpec
 
         judge(run, ExperimentSpec.model_validate(EXPERIMENT_SPEC))

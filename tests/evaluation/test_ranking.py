@@ -156,7 +156,6 @@ def test_the_bootstrap_is_deterministic() -> None:
 
 def tied_run():  # type: ignore[no-untyped-def]
     from engine.providers.runs.eval_runner import judge
-
     from engine.spec.schema import ExperimentSpec
 
     from .helpers import EXPERIMENT_SPEC
