@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from engine.evaluators.harm.detector import HarmDetector
 
 _lock = threading.Lock()
-_detector: object | None = None
+_detector: HarmDetector | None = None
 
 
 @dataclass(frozen=True)
@@ -35,5 +39,5 @@ def classify(prompt: str) -> HarmVerdict:
         if _detector is None:
             _detector = HarmDetector(get_embedder)
         detector = _detector
-    assessment = detector.assess(prompt)  # type: ignore[attr-defined]
+    assessment = detector.assess(prompt)
     return HarmVerdict(bool(assessment.harmful), assessment.label if assessment.harmful else None)

@@ -85,9 +85,18 @@ def test_special_files_named_by_an_include_pattern_are_errors(root: Path) -> Non
         sock.close()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_source_file_is_named(root: Path) -> None:
-    (root / "src" / "app.py").chmod(0)
+def test_an_unreadable_source_file_is_named(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = root / "src" / "app.py"
+    target.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: answer as the kernel would for anyone else
+        from engine.spec import source_tree
+
+        real = os.access
+        monkeypatch.setattr(
+            source_tree.os,
+            "access",
+            lambda p, mode, **kw: False if Path(p) == target else real(p, mode, **kw),
+        )
     write(root, "specs/bot.yaml", agent("  include: [app.py]\n"))
     assert any("'src/app.py' cannot be read" in line for line in lines(root))
 
