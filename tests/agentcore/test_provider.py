@@ -13,7 +13,9 @@ import boto3
 import pytest
 
 from engine.errors import PermanentError
+from engine.providers.agentcore import sources
 from engine.providers.agentcore.names import TAG_DIGEST, names_for
+from engine.state.local import LocalStateStore
 
 from .conftest import BUCKET, REGION
 from .helpers import (
@@ -76,6 +78,47 @@ def test_plan_apply_plan_converges(tmp_path: Path) -> None:
         )
         assert tags["tags"][TAG_DIGEST] == res.digest
         assert names_for(address, st.workspace_id).owns(tags["tags"])
+        # AgentCore forwards the headers saying whose traffic a call is (gates, load tests)
+        allowed = live(address, tmp_path)["requestHeaderConfiguration"]
+        assert allowed == {"requestHeaderAllowlist": list(sources.ALLOWLIST)}
+        assert res.private["config"]["requestHeaderConfiguration"] == allowed
+
+
+def test_a_runtime_without_the_header_allowlist_is_updated_to_it(tmp_path: Path) -> None:
+    """A runtime applied before agentops declared its allowlist (its recorded configuration
+    and AgentCore's lack it): the plan shows the drift, apply sends it, then no changes."""
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+
+    workspace(tmp_path, orchestrator=False)
+    put_secret()
+    apply_all(tmp_path)
+    store = LocalStateStore(tmp_path / ".agentops")
+    st = store.read()
+    res = st.resources[SPECIALIST]
+    del res.private["config"]["requestHeaderConfiguration"]
+    store.write(st)
+    backend = bedrockagentcorecontrol_backends["123456789012"][REGION]
+    backend.agent_runtimes[res.provider_id].request_header_configuration = None
+    assert "requestHeaderConfiguration" not in live(SPECIALIST, tmp_path)
+
+    change = plan(tmp_path).changes[0]
+    assert change.action.value == "update"
+    detail = " ".join(r.detail or "" for r in change.reasons)
+    assert "requestHeaderConfiguration.requestHeaderAllowlist" in detail
+    assert sources.SOURCE_HEADER.lower() in detail
+    apply_all(tmp_path)
+    allowed = live(SPECIALIST, tmp_path)["requestHeaderConfiguration"]["requestHeaderAllowlist"]
+    assert allowed == list(sources.ALLOWLIST)
+    assert not plan(tmp_path).has_changes
+    # changed behind agentops' back (one header dropped): drift, healed by apply
+    backend.agent_runtimes[res.provider_id].request_header_configuration = {
+        "requestHeaderAllowlist": [sources.TAGS_HEADER]
+    }
+    change = plan(tmp_path).changes[0]
+    assert change.action.value == "update"
+    assert "requestHeaderConfiguration" in " ".join(r.detail or "" for r in change.reasons)
+    apply_all(tmp_path)
+    assert not plan(tmp_path).has_changes
 
 
 def test_unchanged_agent_uploads_nothing(tmp_path: Path) -> None:

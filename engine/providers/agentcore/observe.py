@@ -6,9 +6,10 @@ per-version ARNs. Drift is reported field by field: configuration fields against
 configuration recorded in state (environment variables by NAME only - a value set behind
 our back may be a secret), ownership/digest tags, the endpoint's version, a callee runtime
 that vanished (its ARN must be re-injected), the environment's telemetry settings (its
-Langfuse host and key references: `agentcore_telemetry`), and its AWS settings, which are
+Langfuse host and key references: `agentcore_telemetry`), its AWS settings, which are
 deliberately not part of the agent's digest (quality gates compare digests across
-environments) and so reach the plan as drift.
+environments) and so reach the plan as drift, and the request headers agentops lets through
+(`agentcore_sources`): a runtime applied before agentops allowed them is updated.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from engine.providers.agentcore import runtime as rt
 from engine.providers.agentcore.aws import Aws, AwsTarget
 from engine.providers.agentcore.names import ENDPOINT_NAME, TAG_DIGEST, Names
+from engine.providers.agentcore.sources import allowlist_of, request_header_configuration
 from engine.providers.agentcore.spec import network
 from engine.providers.agentcore.telemetry import VARIABLES
 from engine.providers.base import Observed
@@ -65,6 +67,7 @@ def observe(
         drift.update(settings_drift(prior, settings))
     if telemetry is not None:
         drift.update(telemetry_drift(prior, telemetry))
+    drift.update(headers_drift(prior))
     status = str(live.get("status", "UNKNOWN"))
     return Observed(
         exists=True,
@@ -111,3 +114,13 @@ def telemetry_drift(prior: ResourceState, want: Mapping[str, str]) -> dict[str, 
         if sent.get(key) != want.get(key):
             out[f"telemetry.{key}"] = (sent.get(key), want.get(key))
     return out
+
+
+def headers_drift(prior: ResourceState) -> dict[str, tuple[Any, Any]]:
+    """The runtime was applied with another request-header allowlist than agentops sends now
+    (e.g. before it declared one): its traffic's source would not reach the agent."""
+    sent = allowlist_of(prior.private.get("config", {}).get("requestHeaderConfiguration"))
+    want = allowlist_of(request_header_configuration())
+    if sent == want:
+        return {}
+    return {"requestHeaderConfiguration.requestHeaderAllowlist": (list(sent), list(want))}

@@ -23,7 +23,9 @@ The pieces, one concept per module: `agentcore_names` (names, tags), `agentcore_
 (env vars, secrets, callees, the request), `agentcore_artifacts` (code zips) and
 `agentcore_images` (CodeBuild -> ECR), `agentcore_policies`/`agentcore_iam` (roles),
 `agentcore_runtime` (control-plane verbs), `agentcore_observe`, `agentcore_recover`,
-`agentcore_teardown`, and `agentcore_invoke` (the data plane). boto3 is imported lazily.
+`agentcore_teardown`, `agentcore_sources` (the request headers every runtime allows, which
+say whose traffic a call is), and `agentcore_invoke` (the data plane). boto3 is imported
+lazily.
 """
 
 from __future__ import annotations

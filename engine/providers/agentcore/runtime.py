@@ -20,6 +20,7 @@ from typing import Any
 from engine.errors import PermanentError
 from engine.providers.agentcore.aws import Aws, poll_until
 from engine.providers.agentcore.names import ENDPOINT_NAME, Names
+from engine.providers.agentcore.sources import allowlist_of
 
 CP = "bedrock-agentcore-control"
 #: the request fields of a runtime's configuration (CreateAgentRuntime minus name/tags)
@@ -30,6 +31,7 @@ CONFIG_FIELDS = (
     "protocolConfiguration",
     "lifecycleConfiguration",
     "environmentVariables",
+    "requestHeaderConfiguration",
     "description",
 )
 _FAILED = {"CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"}
@@ -256,6 +258,11 @@ def config_drift(sent: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, 
             drift[f"env.{key}"] = ("as applied", "changed outside agentops (value hidden)")
     for field in CONFIG_FIELDS:
         if field == "environmentVariables":
+            continue
+        if field == "requestHeaderConfiguration":
+            # header names are case-insensitive, and the list is a set
+            if allowlist_of(sent.get(field)) != allowlist_of(live.get(field)):
+                drift[field] = (allowlist_of(sent.get(field)), allowlist_of(live.get(field)))
             continue
         if not _contains(live.get(field), sent.get(field)):
             drift[field] = (_short(sent.get(field)), _short(live.get(field)))

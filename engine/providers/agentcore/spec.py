@@ -16,6 +16,9 @@ resolving them would put the value into a plaintext environment variable.
 
 Telemetry (`store: langfuse`): only the OTLP endpoint and the Langfuse keys' parameter
 names reach the runtime (`agentcore_telemetry`); the agent reads the keys at start-up.
+Every runtime allows the two custom headers that say whose traffic a call is
+(`requestHeaderConfiguration`, `agentcore_sources`), so a load test's, gate's or experiment's
+calls are not counted as production by the agent's Monitors.
 
 A2A: for every agent in `calls:`, its runtime ARN (from the callee's recorded outputs: the
 callee is deployed first) and the qualifier of its agentops endpoint are injected as
@@ -30,6 +33,7 @@ from typing import Any
 
 from engine.errors import PermanentError
 from engine.providers.agentcore.aws import Aws
+from engine.providers.agentcore.sources import request_header_configuration
 from engine.providers.base import Context
 from engine.runtime.callees import env_var_for
 from engine.spec.digests import system_prompt
@@ -197,5 +201,6 @@ def request_config(
             "maxLifetime": int(spec.lifecycle.max_lifetime),
         },
         "environmentVariables": dict(env),
+        "requestHeaderConfiguration": request_header_configuration(),
         "description": f"agentops: {address}",
     }
