@@ -16,7 +16,12 @@ The engine injects, for every agent listed under ``calls:``:
 wins (the AWS path). The caller's session id is propagated; AgentCore requires session ids of
 at least 33 characters, so shorter ones are extended and missing ones generated. The
 current W3C trace context goes along (``traceparent``; boto3's ``traceParent``), so the
-callee's spans join the caller's trace.
+callee's spans join the caller's trace. So does the source of the request being answered
+(:func:`agentkit.telemetry.current_source`): ``X-Agentops-Source`` locally, the custom header
+``X-Amzn-Bedrock-AgentCore-Runtime-Custom-Agentops-Source`` in AWS (AgentCore forwards it:
+agentops lists it in every runtime's allowlist; boto3 has no parameter for it, a botocore
+``before-sign`` hook adds it), so the calls a load test's or a gate's request makes are that
+traffic too, not production, for the callee's Monitors.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ import urllib.request
 import uuid
 from typing import Any
 
-from agentkit.telemetry import trace_headers
+from agentkit.telemetry import (
+    AGENTCORE_SOURCE_HEADER,
+    LOCAL_SOURCE_HEADER,
+    current_source,
+    trace_headers,
+)
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
 MIN_SESSION_ID = 33
@@ -98,6 +108,8 @@ def _call_http(
     name: str, url: str, payload: dict[str, Any], session_id: str, timeout: float
 ) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", SESSION_HEADER: session_id, **trace_headers()}
+    if source := current_source():
+        headers[LOCAL_SOURCE_HEADER] = source
     if token := callee_token(name):
         headers["Authorization"] = f"Bearer {token}"
     req = urllib.request.Request(
@@ -124,6 +136,10 @@ def _call_agentcore(
     client = boto3.client(
         "bedrock-agentcore", config=Config(retries={"mode": "standard", "total_max_attempts": 1})
     )
+    if source := current_source():
+        client.meta.events.register(
+            "before-sign.bedrock-agentcore.InvokeAgentRuntime", _with_header(source)
+        )
     trace = trace_headers()
     extra = {"traceParent": trace["traceparent"]} if "traceparent" in trace else {}
     if extra and "tracestate" in trace:
@@ -141,6 +157,17 @@ def _call_agentcore(
     body = resp["response"]
     raw = body.read() if hasattr(body, "read") else bytes(body)
     return _parse_body(raw, str(resp.get("contentType", "")))
+
+
+def _with_header(source: str) -> Any:
+    """A botocore hook adding the source header to the request before it is signed."""
+
+    def add(request: Any, **_kwargs: Any) -> None:
+        if AGENTCORE_SOURCE_HEADER in request.headers:  # botocore's headers append on `[]=`
+            del request.headers[AGENTCORE_SOURCE_HEADER]
+        request.headers[AGENTCORE_SOURCE_HEADER] = source
+
+    return add
 
 
 def call_agent(

@@ -175,3 +175,103 @@ def test_request_trace_continues_the_callers_traceparent() -> None:
     # A call to another agent from inside carries the same trace on.
     assert outgoing["traceparent"].startswith(f"00-{trace_id}-")
     assert telemetry.trace_headers() == {}  # nothing current: nothing to continue
+
+
+SOURCE = "x-amzn-bedrock-agentcore-runtime-custom-agentops-source"
+TAGS = "x-amzn-bedrock-agentcore-runtime-custom-agentops-tags"
+
+
+def test_the_source_is_the_requests_and_an_unknown_one_is_production() -> None:
+    def origin(headers: dict[str, str]) -> telemetry.Origin:
+        return telemetry.origin_of(SimpleNamespace(request_headers=headers))
+
+    assert origin({SOURCE: "loadtest"}) == telemetry.Origin("loadtest")
+    assert origin({"x-agentops-source": "evaluation"}).source == "evaluation"  # local runtime
+    assert origin({SOURCE: " Experiment "}).source == "experiment"
+    # a made-up (or empty) source cannot hide production traffic
+    for claimed in ("vip", "", "loadtest,production", "production-ish"):
+        assert origin({SOURCE: claimed}).source == "production"
+    assert telemetry.origin_of(None) == telemetry.Origin("production")
+    tags = origin({SOURCE: "loadtest", TAGS: "harmful, docs,,loadtest,bad tag,docs," + "x" * 65})
+    assert tags.tags == ("harmful", "docs")  # no source names, no malformed ones, no repeats
+
+
+def test_each_invocation_marks_its_entry_span_with_its_own_source() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    env = {"OTEL_SERVICE_NAME": "bot", "OTEL_RESOURCE_ATTRIBUTES": "agentops.environment=prd"}
+    provider.add_span_processor(telemetry.entry_spans(telemetry.entry_attributes(env)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("strands.telemetry.tracer")
+    calls = [
+        {SOURCE: "loadtest", TAGS: "harmful"},
+        {},
+        {"x-agentops-source": "evaluation"},
+        {SOURCE: "vip"},
+    ]
+    seen_inside = []
+    for headers in calls:
+        with telemetry.request_trace(SimpleNamespace(request_headers=headers)):
+            seen_inside.append(telemetry.current_source())
+            with (
+                tracer.start_as_current_span("invoke_agent bot"),
+                tracer.start_as_current_span("execute_tool search"),
+            ):
+                pass
+    assert telemetry.current_source() is None  # outside a request
+    assert seen_inside == ["loadtest", "production", "evaluation", "production"]
+    spans = exporter.get_finished_spans()
+    entries = [s for s in spans if s.name.startswith("invoke_agent")]
+    tools = [s for s in spans if s.name.startswith("execute_tool")]
+    got = [
+        (e.attributes["langfuse.trace.metadata.source"], tuple(e.attributes["langfuse.trace.tags"]))
+        for e in entries
+    ]
+    assert got == [
+        ("loadtest", ("harmful", "loadtest")),
+        ("production", ("production",)),
+        ("evaluation", ("evaluation",)),
+        ("production", ("production",)),
+    ]
+    assert all(e.attributes["langfuse.observation.metadata.source"] == s for e, (s, _t) in
+               zip(entries, got, strict=True))  # fmt: skip
+    assert all(e.attributes["langfuse.trace.name"] == "bot" for e in entries)
+    # the agent's other spans say whose they are (the Monitor reads its tool calls by it),
+    # and carry no trace-level attribute
+    for t in tools:
+        assert t.attributes["langfuse.observation.metadata.agent"] == "bot"
+        assert not any(k.startswith("langfuse.trace") for k in t.attributes)
+    provider.shutdown()
+
+
+def test_calls_to_other_agents_pass_the_source_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Locally (`X-Agentops-Source`); the AgentCore path is tests/agentcore/test_invoke.py."""
+    from agentkit import calls
+
+    got: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            got.append({k.lower(): v for k, v in self.headers.items()})
+            body = b'{"response": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AGENTOPS_AGENT_HELPER_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+    try:
+        with telemetry.request_trace(SimpleNamespace(request_headers={SOURCE: "loadtest"})):
+            calls.call_agent("helper", "hi")
+        calls.call_agent("helper", "hi")  # outside a request: nothing to pass on
+    finally:
+        server.shutdown()
+    assert got[0]["x-agentops-source"] == "loadtest"
+    assert "x-agentops-source" not in got[1]
