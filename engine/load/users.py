@@ -17,7 +17,11 @@ built when the recorder flushes, a batch at a time (`engine.load.answer.samples_
 `RuntimeUser` speaks the local runtime contract over `FastHttpUser`. `AgentCoreUser` calls
 `invoke_agent_runtime` with boto3 (tests/load/test_agentcore_user.py runs it against a fake
 data plane). boto3 is imported only inside it, never at module import: it may be imported in
-this process only because Locust was imported (and gevent patched ssl) first.
+this process only because Locust was imported (and gevent patched ssl) first. AgentCore
+forwards no `X-Agentops-*` header: `AgentCoreUser` sends the source and the prompt's tags as
+the custom headers every agentops runtime allows (`agentcore_headers`; the names are
+`engine.providers.agentcore.sources`', which this process may not import - a test pins them
+equal on the wire), added to each signed request by a botocore `before-sign` hook.
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ from engine.load.recorder import Recorder
 from engine.load.shape import pacing
 
 SESSION_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+#: `engine.providers.agentcore.sources.SOURCE_HEADER` / `TAGS_HEADER` (pinned by
+#: tests/load/test_agentcore_user.py, which checks what goes on the wire)
+AGENTCORE_SOURCE_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Agentops-Source"
+AGENTCORE_TAGS_HEADER = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Agentops-Tags"
+_INVOKE_EVENT = "before-sign.bedrock-agentcore.InvokeAgentRuntime"
 
 
 def trace_headers(prompt: PromptEntry) -> dict[str, str]:
@@ -49,6 +58,12 @@ def trace_headers(prompt: PromptEntry) -> dict[str, str]:
     if tags:
         out["X-Agentops-Tags"] = ",".join(tags)
     return out
+
+
+def agentcore_headers(prompt: PromptEntry) -> dict[str, str]:
+    """`trace_headers` under the names AgentCore forwards to the agent."""
+    names = {"X-Agentops-Source": AGENTCORE_SOURCE_HEADER, "X-Agentops-Tags": AGENTCORE_TAGS_HEADER}
+    return {names[k]: v for k, v in trace_headers(prompt).items()}
 
 
 def _new_session() -> str:
@@ -212,7 +227,17 @@ class AgentCoreUser(_AgentUser):
                 user_agent_extra="agentops-load",
             ),
         )
+        # the source and tags of the request being made (one client per user, so per greenlet)
+        self.prompt_headers = {p.name: agentcore_headers(p) for p, _ in self.recorder.payloads}
+        self.sending: dict[str, str] = {}
+        self.agentcore.meta.events.register(_INVOKE_EVENT, self._add_headers)
         super().on_start()
+
+    def _add_headers(self, request: Any, **_kwargs: Any) -> None:
+        for name, value in self.sending.items():
+            if name in request.headers:  # botocore's headers append on `[]=`
+                del request.headers[name]
+            request.headers[name] = value
 
     def call(
         self, prompt: PromptEntry, payload: str, t0: float
@@ -227,6 +252,7 @@ class AgentCoreUser(_AgentUser):
         }
         if self.qualifier:
             kwargs["qualifier"] = self.qualifier
+        self.sending = self.prompt_headers[prompt.name]
         exc: Exception | None = None
         ok, status, text, err = False, 0, "", None
         try:

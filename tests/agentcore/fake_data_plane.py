@@ -5,6 +5,11 @@ invocations?qualifier=Q` with the session id header - and forwards the body to t
 registered for that ARN (`POST <agent url>/invocations`), copying back status, content type and
 body and echoing the session id as AgentCore does. Unknown ARNs get AgentCore's 404
 `ResourceNotFoundException`. Point boto3 at it with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`.
+
+Custom headers (`X-Amzn-Bedrock-AgentCore-Runtime-Custom-*`) are recorded per request
+(`seen[i]["custom"]`, names lower-cased) and, like AgentCore, forwarded to the agent only
+when the runtime's `requestHeaderAllowlist` names them: `allowed[arn]`, e.g. read from moto's
+`get_agent_runtime` of the deployed runtime (`allow_from`).
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 import uvicorn
 
 SESSION = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id"
+CUSTOM = "x-amzn-bedrock-agentcore-runtime-custom-"
 
 
 class FakeDataPlane:
     def __init__(self) -> None:
         self.agents: dict[str, str] = {}  # ARN -> base URL of a local agent
+        #: ARN -> the runtime's request header allowlist (lower-cased names)
+        self.allowed: dict[str, set[str]] = {}
         self.seen: list[dict[str, Any]] = []
         plane = self
 
@@ -73,12 +81,17 @@ class FakeDataPlane:
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         arn = unquote(parts[2]) if len(parts) > 3 and parts[1] == "runtimes" else ""
         sid = h.headers.get(SESSION) or f"{uuid.uuid4().hex}-assigned"
+        custom = {k.lower(): v for k, v in h.headers.items() if k.lower().startswith(CUSTOM)}
+        auth = h.headers.get("Authorization") or ""
+        signed = set(auth.partition("SignedHeaders=")[2].partition(",")[0].split(";"))
         self.seen.append(
             {
                 "arn": arn,
                 "qualifier": parse_qs(url.query).get("qualifier", [None])[0],
                 "session": h.headers.get(SESSION),
                 "traceparent": h.headers.get("traceparent"),
+                "custom": custom,
+                "signed": signed,
                 "body": body,
             }
         )
@@ -97,6 +110,7 @@ class FakeDataPlane:
                 "Content-Type": "application/json",
                 SESSION: sid,
                 **{k: v for k in ("traceparent", "tracestate") if (v := h.headers.get(k))},
+                **{k: v for k, v in custom.items() if k in self.allowed.get(arn, set())},
             },
             method="POST",
         )
@@ -106,6 +120,12 @@ class FakeDataPlane:
         except urllib.error.HTTPError as exc:
             status, ctype, data = exc.code, exc.headers["Content-Type"], exc.read()
         self._reply(h, status, ctype or "application/json", data, {SESSION: sid})
+
+
+def allow_from(runtime: dict[str, Any]) -> set[str]:
+    """The allowlist of a GetAgentRuntime answer, lower-cased (AgentCore's matching)."""
+    config = runtime.get("requestHeaderConfiguration") or {}
+    return {str(n).lower() for n in config.get("requestHeaderAllowlist") or []}
 
 
 def serve(app: Any) -> tuple[str, uvicorn.Server]:

@@ -20,10 +20,11 @@ import pytest
 from bedrock_agentcore import BedrockAgentCoreApp
 
 from engine.invoke import InvokeError
+from engine.providers.agentcore import sources
 from engine.providers.agentcore.invoke import AgentCoreInvoker, invoker_for, traceparent
 
 from .conftest import REGION
-from .fake_data_plane import FakeDataPlane, serve
+from .fake_data_plane import FakeDataPlane, allow_from, serve
 from .helpers import apply_all, control, put_secret, state, workspace
 
 ARN = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/echo_agent-abcdefghij"
@@ -48,6 +49,7 @@ def echo_agent() -> Iterator[str]:
             "response": f"echo {payload['prompt']}",
             "session": context.session_id,
             "traceparent": (context.request_headers or {}).get("traceparent"),
+            "headers": dict(context.request_headers or {}),
             "trajectory": [{"tool": "echo", "input": payload}],
             "usage": {"inputTokens": 3},
         }
@@ -90,6 +92,32 @@ def test_a_trace_id_goes_to_the_agent_as_its_traceparent(plane: FakeDataPlane) -
     assert plane.seen[-1]["traceparent"] is None and plain.raw["traceparent"] is None
     with pytest.raises(InvokeError, match="32 lower-case hex"):
         AgentCoreInvoker(ARN, region=REGION).invoke({"prompt": "x"}, trace_id="abc")
+
+
+def test_a_source_goes_with_every_call_as_the_allowed_custom_header(
+    plane: FakeDataPlane,
+) -> None:
+    source, tags = sources.SOURCE_HEADER.lower(), sources.TAGS_HEADER.lower()
+    plane.allowed[ARN] = allow_from(
+        {"requestHeaderConfiguration": sources.request_header_configuration()}
+    )
+    with AgentCoreInvoker(ARN, region=REGION, source="evaluation", tags=["docs"]) as inv:
+        first = inv.invoke({"prompt": "hi"})
+        second = inv.invoke({"prompt": "again"})
+    assert first.ok and second.ok, (first.error, second.error)
+    for sent in plane.seen[-2:]:  # what botocore put on the wire: once, and signed
+        assert sent["custom"] == {source: "evaluation", tags: "docs"}
+        assert {source, tags} <= sent["signed"]
+    # AgentCore hands the allowed headers to the agent (context.request_headers, lower-cased)
+    assert first.raw["headers"][source] == "evaluation"
+    with AgentCoreInvoker(ARN, region=REGION) as plain:
+        assert plain.invoke({"prompt": "hi"}).ok
+    assert plane.seen[-1]["custom"] == {}  # no source: production traffic, as locally
+    plane.allowed.pop(ARN)  # a runtime without the allowlist: AgentCore drops the header
+    dropped = AgentCoreInvoker(ARN, region=REGION, source="loadtest").invoke({"prompt": "x"})
+    assert plane.seen[-1]["custom"][source] == "loadtest" and source not in dropped.raw["headers"]
+    with pytest.raises(InvokeError, match="unknown traffic source 'vip'"):
+        AgentCoreInvoker(ARN, region=REGION, source="vip")
 
 
 def test_streamed_answer(plane: FakeDataPlane) -> None:
@@ -149,8 +177,11 @@ def test_deployed_orchestrator_calls_the_deployed_specialist(
     try:
         with FakeDataPlane() as dp:
             dp.agents = {spec.outputs["arn"]: spec_url, orch.outputs["arn"]: orch_url}
+            for res in (orch, spec):  # what the provider declared on each runtime
+                live = control(server).get_agent_runtime(agentRuntimeId=res.provider_id)
+                dp.allowed[str(res.outputs["arn"])] = allow_from(live)
             monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", dp.url)
-            inv = invoker_for(orch)
+            inv = invoker_for(orch, source="loadtest")
             result = inv.invoke({"prompt": "What is the average of 4, 8, 15, 16, 23 and 42?"})
             assert result.ok, result.error
             assert "mean 18" in result.response
@@ -161,6 +192,12 @@ def test_deployed_orchestrator_calls_the_deployed_specialist(
             assert len(to_spec) == 1 and to_spec[0]["qualifier"] == "live"
             assert to_spec[0]["session"] == result.session_id
             assert json.loads(to_spec[0]["body"])["prompt"]
+            # a load test's request is load-test traffic downstream too: the orchestrator
+            # read the source AgentCore forwarded and passed it on to the specialist
+            header = sources.SOURCE_HEADER.lower()
+            assert dp.seen[0]["arn"] == orch.outputs["arn"]
+            assert dp.seen[0]["custom"] == {header: "loadtest"}
+            assert to_spec[0]["custom"] == {header: "loadtest"}
     finally:
         spec_server.should_exit = orch_server.should_exit = True
 

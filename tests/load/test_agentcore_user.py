@@ -23,6 +23,8 @@ from bedrock_agentcore import BedrockAgentCoreApp
 from starlette.responses import JSONResponse
 
 from engine.cli import main
+from engine.providers.agentcore.sources import SOURCE_HEADER as SOURCE
+from engine.providers.agentcore.sources import TAGS_HEADER as TAGS
 from engine.providers.local.store import LocalStore
 from engine.providers.runs.load_records import load_samples
 from engine.state.local import LocalStateStore
@@ -204,6 +206,15 @@ def test_loadtest_against_an_agentcore_runtime(
     sessions = {r["session"] for r in plane.seen}
     assert len(sessions) == 2 and all(len(sid) >= 33 for sid in sessions)
     assert all(json.loads(r["body"])["prompt"] for r in plane.seen)
+    # every request says it is load-test traffic, with its prompt's tags, in the custom
+    # headers the runtime allows (signed with the request): not production for a Monitor.
+    # (This also pins engine.load.users' copy of the names to the provider's.)
+    tags_of = {"How do I plan a change?": "docs", "Break the backend": "flaky"}
+    for r in plane.seen:
+        assert r["custom"][SOURCE.lower()] == "loadtest"
+        assert {SOURCE.lower(), TAGS.lower()} <= r["signed"]
+        prompt = json.loads(r["body"])["prompt"]
+        assert tags_of.get(prompt, "safety") in r["custom"][TAGS.lower()].split(",")
     # signed with the parent's credentials, for the runtime's region (not AWS_DEFAULT_REGION)
     assert set(plane.scopes) == {(key_id, REGION, "bedrock-agentcore")}
     assert set(plane.accepts) == {"application/json, text/event-stream"}  # streams welcome

@@ -22,6 +22,14 @@ one trace in Langfuse. The parent span id is derived from the trace id alone
 (`engine.invoke.trace_context`), so it is the span id the recorder gives the case's root and
 the agent's spans nest under it; a retried case names the same parent.
 
+Source: given `source` (`evaluation` for a gate's cases, `experiment` for an experiment's,
+`loadtest`), every call carries `X-Amzn-Bedrock-AgentCore-Runtime-Custom-Agentops-Source`
+(and `tags`, `...-Agentops-Tags`), the AgentCore twin of the local runtime's
+`X-Agentops-Source`: the runtime's allowlist lets it through and the agent marks its trace
+with it, so the agent's Monitors do not count the engine's own calls as production
+(`agentcore_sources`; boto3 has no parameter for it: a botocore `before-sign` hook adds it).
+Without `source` nothing is sent, and the call is production traffic, as on the local runtime.
+
 The data plane URL is botocore's usual one; tests (moto has no data plane) point it at a
 local fake with `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`, which botocore honours natively.
 """
@@ -30,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.invoke import (
@@ -46,6 +54,7 @@ from engine.invoke import (
 from engine.invoke.base import encode_payload
 from engine.invoke.result import result_of
 from engine.invoke.trace_context import traceparent
+from engine.providers.agentcore.sources import SOURCES, send_headers, source_headers
 from engine.state.model import ResourceState
 
 __all__ = ["SESSION_HEADER", "AgentCoreInvoker", "invoker_for", "traceparent"]
@@ -63,12 +72,18 @@ class AgentCoreInvoker(Invoker):
         profile: str | None = None,
         endpoint_url: str | None = None,
         timeout: float = 300.0,
+        source: str | None = None,
+        tags: Sequence[str] = (),
     ) -> None:
         if not arn.startswith("arn:"):
             raise InvokeError(f"not an AgentCore runtime ARN: {arn!r}")
         if timeout <= 0:
             raise InvokeError(f"timeout must be positive, got {timeout}")
+        if source is not None and source not in SOURCES:
+            raise InvokeError(f"unknown traffic source {source!r}: one of {', '.join(SOURCES)}")
         self.arn = arn
+        #: sent with every call (custom headers the runtime allows): whose traffic it is
+        self.headers = source_headers(source, tags)
         self.qualifier = qualifier
         self.region = region
         self._profile = profile
@@ -78,7 +93,9 @@ class AgentCoreInvoker(Invoker):
         self._closed = False
 
     @classmethod
-    def from_state(cls, resource: ResourceState, timeout: float = 300.0) -> AgentCoreInvoker:
+    def from_state(
+        cls, resource: ResourceState, timeout: float = 300.0, source: str | None = None
+    ) -> AgentCoreInvoker:
         target = resource.private.get("target", {})
         return cls(
             str(resource.outputs["arn"]),
@@ -86,6 +103,7 @@ class AgentCoreInvoker(Invoker):
             qualifier=str(resource.outputs.get("qualifier") or "DEFAULT"),
             profile=target.get("profile"),
             timeout=timeout,
+            source=source,
         )
 
     def _data_plane(self) -> Any:
@@ -104,6 +122,8 @@ class AgentCoreInvoker(Invoker):
             self._client = session.client(
                 "bedrock-agentcore", endpoint_url=self._endpoint_url, config=config
             )
+            if self.headers:
+                send_headers(self._client, lambda: self.headers)
         return self._client
 
     def invoke(
@@ -174,8 +194,10 @@ class AgentCoreInvoker(Invoker):
             self._client = None
 
 
-def invoker_for(resource: ResourceState, timeout: float = 300.0) -> AgentCoreInvoker:
+def invoker_for(
+    resource: ResourceState, timeout: float = 300.0, source: str | None = None
+) -> AgentCoreInvoker:
     """The invoker of a recorded AgentCore agent (`provider == "agentcore"`)."""
     if resource.provider != "agentcore" or "arn" not in resource.outputs:
         raise InvokeError(f"{resource.address} is not an AgentCore runtime in state")
-    return AgentCoreInvoker.from_state(resource, timeout)
+    return AgentCoreInvoker.from_state(resource, timeout, source)
