@@ -30,15 +30,19 @@ changes a rule behind the engine's back, as someone in the UI would.
 
 `GET /v2/observations` maps the spans as Langfuse's OTLP ingestion does, as far as the
 engine relies on it: id = span id, `isRootObservation` (no parent, or
-`langfuse.internal.as_root`), environment (`langfuse.environment`, else the resource's
-`deployment.environment.name`, else `default`), input/output (`langfuse.observation.input`/
-`output`, else Strands' `gen_ai.user.message` / `gen_ai.choice` events), level (ERROR for
-an error status), metadata (`langfuse.observation.metadata.*`), `traceName` and `tags` (the
-trace's `langfuse.trace.*`, denormalised), `latency` in seconds and `usageDetails`. Filters:
-the structured `filter` (startTime >=/<, environment, traceName, isRootObservation, tags),
-which takes precedence over `fromStartTime`/`toStartTime`/`environment` as in Langfuse;
-newest first, opaque cursor. `hide_spans(n)` plays ingestion lag: the next `n` spans posted
-are stored but not listed until `show_spans()`.
+`langfuse.internal.as_root`), type (`langfuse.observation.type`, else `gen_ai.operation.name`:
+`invoke_agent` AGENT, `execute_tool` TOOL), name (`gen_ai.tool.name` for a tool span, else
+the span's), environment (`langfuse.environment`, else the resource's
+`deployment.environment.name`, else `default`), input/output as raw strings
+(`langfuse.observation.input`/`output`, else Strands' GenAI events: input the
+`gen_ai.*.message` events as `[{"role": "user" | "tool" | ..., **attributes}]`, output the
+`gen_ai.choice` event's attributes), level (ERROR for an error status), metadata
+(`langfuse.observation.metadata.*`), `traceName` and `tags` (the trace's `langfuse.trace.*`,
+denormalised), `latency` in seconds and `usageDetails`. Filters: the structured `filter`
+(startTime >=/>/</<=, environment, traceName, name, type, isRootObservation, tags, metadata
+`key` = value), which takes precedence over `fromStartTime`/`toStartTime`/`environment` as
+in Langfuse; newest first, opaque cursor. `hide_spans(n)` plays ingestion lag: the next `n`
+spans posted are stored but not listed until `show_spans()`.
 """
 
 from __future__ import annotations
@@ -699,6 +703,47 @@ def _event(sp: Span, name: str, key: str) -> Any:
     return next((attrs.get(key) for n, attrs in sp.events if n == name), None)
 
 
+#: what Langfuse's OTLP ingestion maps `gen_ai.operation.name` to (ObservationTypeMapper)
+_GEN_AI_TYPES = {"invoke_agent": "AGENT", "execute_tool": "TOOL", "chat": "GENERATION"}
+_INPUT_EVENTS = ("gen_ai.system.message", "gen_ai.user.message", "gen_ai.assistant.message",
+                 "gen_ai.tool.message")  # fmt: skip
+
+
+def _type(a: dict[str, Any]) -> str:
+    if a.get("langfuse.observation.type"):
+        return str(a["langfuse.observation.type"]).upper()
+    if a.get("gen_ai.operation.name") in _GEN_AI_TYPES:
+        return _GEN_AI_TYPES[a["gen_ai.operation.name"]]
+    return "TOOL" if a.get("gen_ai.tool.name") else "SPAN"
+
+
+def _io(sp: Span) -> tuple[Any, Any]:
+    """Input and output as Langfuse's OTLP ingestion takes them: its own attributes, else the
+    GenAI message events (input: `[{"role": <event>, **attributes}]`, output: the
+    `gen_ai.choice` event's attributes), else `gen_ai.input.messages` /
+    `gen_ai.tool.call.arguments`; the API returns them as raw strings."""
+    a = sp.attributes
+    got_in, got_out = a.get("langfuse.observation.input"), a.get("langfuse.observation.output")
+    if got_in is None and got_out is None:
+        inputs = [
+            {"role": name.removeprefix("gen_ai.").removesuffix(".message"), **attrs}
+            for name, attrs in sp.events
+            if name in _INPUT_EVENTS
+        ]
+        choices = [attrs for name, attrs in sp.events if name == "gen_ai.choice"]
+        if inputs or choices:
+            got_in = inputs or None
+            got_out = (choices[0] if len(choices) == 1 else choices) or None
+        else:
+            got_in = a.get("gen_ai.input.messages") or a.get("gen_ai.tool.call.arguments")
+            got_out = a.get("gen_ai.output.messages") or a.get("gen_ai.tool.call.result")
+
+    def raw(v: Any) -> Any:
+        return v if v is None or isinstance(v, str) else json.dumps(v)
+
+    return raw(got_in), raw(got_out)
+
+
 def _observation(sp: Span, trace: dict[str, Any], project: str) -> dict[str, Any]:
     a = sp.attributes
     meta_prefix = "langfuse.observation.metadata."
@@ -708,6 +753,7 @@ def _observation(sp: Span, trace: dict[str, Any], project: str) -> dict[str, Any
         for k in ("input", "output", "total")
         if f"gen_ai.usage.{k}_tokens" in a
     }
+    got_in, got_out = _io(sp)
     return {
         "id": sp.span_id,
         "traceId": sp.trace_id,
@@ -715,21 +761,22 @@ def _observation(sp: Span, trace: dict[str, Any], project: str) -> dict[str, Any
         "endTime": _iso(sp.end_ns),
         "projectId": project,
         "parentObservationId": sp.parent_id if sp.parent_id.strip("0") else None,
-        "type": "AGENT" if a.get("gen_ai.operation.name") == "invoke_agent" else "SPAN",
+        "type": _type(a),
         "isRootObservation": not has_parent or bool(a.get("langfuse.internal.as_root")),
-        "name": sp.name,
+        # Langfuse names a GenAI tool span after the tool (`gen_ai.tool.name`)
+        "name": a.get("gen_ai.tool.name") or sp.name,
         "level": a.get("langfuse.observation.level") or ("ERROR" if sp.error else "DEFAULT"),
         "statusMessage": sp.error,
         "environment": a.get("langfuse.environment")
         or sp.resource.get("deployment.environment.name") or "default",
-        "input": a.get("langfuse.observation.input")
-        or _event(sp, "gen_ai.user.message", "content"),
-        "output": a.get("langfuse.observation.output") or _event(sp, "gen_ai.choice", "message"),
+        "input": got_in,
+        "output": got_out,
         "metadata": {k[len(meta_prefix):]: v for k, v in a.items() if k.startswith(meta_prefix)},
         "usageDetails": usage,
         "latency": sp.duration_ms / 1000,
-        "traceName": trace.get("traceName"),
-        "tags": list(trace.get("tags") or []),
+        # per observation (Langfuse v4): the span's own trace attributes, else the trace's
+        "traceName": a.get("langfuse.trace.name") or trace.get("traceName"),
+        "tags": list(a.get("langfuse.trace.tags") or trace.get("tags") or []),
         "sessionId": a.get("session.id"),
     }  # fmt: skip
 
@@ -754,10 +801,12 @@ def _filters(q: dict[str, list[str]]) -> list[Callable[[dict[str, Any]], bool]]:
             cmp = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b,
                    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}[op]  # fmt: skip
             out.append(lambda r, cmp=cmp, bound=bound: cmp(_when(r["startTime"]), bound))
-        elif col in ("environment", "traceName", "name") and op == "any of":
+        elif col in ("environment", "traceName", "name", "type") and op == "any of":
             out.append(lambda r, col=col, want=set(want): r[col] in want)
-        elif col in ("environment", "traceName", "name") and op == "=":
+        elif col in ("environment", "traceName", "name", "type") and op == "=":
             out.append(lambda r, col=col, want=want: r[col] == want)
+        elif col == "metadata" and c.get("type") == "stringObject" and op == "=":
+            out.append(lambda r, key=c["key"], want=want: r["metadata"].get(key) == want)
         elif col == "isRootObservation":
             out.append(lambda r, want=want: r["isRootObservation"] == want)
         elif col in ("tags", "traceTags") and op == "all of":

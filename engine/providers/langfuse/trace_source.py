@@ -20,6 +20,19 @@ Order: the rows of a range are collected (up to a bound) and sorted here by (sta
 trace id), so nothing depends on the order Langfuse pages in. `head` asks for one row and
 takes it as the newest: Langfuse lists v2 observations newest first.
 
+Trajectory (`trajectories`): the tool calls are the agent's tool observations - Strands'
+`execute_tool <name>` spans, which Langfuse ingests as type TOOL named after
+`gen_ai.tool.name`, their input the tool message event (`[{"role": "tool", "content":
+"<the arguments as JSON>", "id": ...}]`) or, with Strands' latest GenAI conventions,
+`gen_ai.input.messages` parts / `gen_ai.tool.call.arguments`. They are read with the same
+paged endpoint in ONE query for the whole range the page of traces covers (not one per
+trace: v2 observations filter a trace id by equality only): type TOOL, the environment,
+start time within [first trace's start, last trace's end], and observation metadata
+`agent` = the agent (agentkit marks every span of the agent with it, so the tool spans of an
+agent it called, which join the same trace, are not its). Rows are kept for the traces
+read, in start order, as `{"tool": name, "input": {arguments}}` - the agents' own answer
+shape, what trajectory-based evaluators and `agentops traces` read.
+
 Mapping (`trace_of`): the trace id is the Langfuse trace id (the agent's OTel trace id);
 the input is the user's text of the observation's input (Strands' `gen_ai.user.message`
 content, a JSON list of content blocks, or a plain string), the output the assistant's text,
@@ -31,6 +44,7 @@ the tags and to `production`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -42,6 +56,8 @@ from engine.providers.langfuse.http import LangfuseConnection
 
 PAGE = 500
 FIELDS = "core,basic,io,metadata,usage,metrics,trace_context"
+TOOL_FIELDS = "core,basic,io"
+TOOL_PREFIX = "execute_tool "
 SOURCES = ("production", "loadtest", "evaluation", "experiment", "monitor")
 
 
@@ -129,7 +145,52 @@ class LangfuseTraces:
         ordered = sorted(rows.values(), key=lambda t: (t.started_at, t.trace_id))
         if len(ordered) > bound:  # the newest `bound` are kept, as for local traces
             ordered, truncated = ordered[-bound:], True
-        return Read(ordered, truncated, requests)
+        calls, more = self.trajectories(ordered)
+        traced = [
+            dataclasses.replace(t, trajectory=calls[t.trace_id]) if t.trace_id in calls else t
+            for t in ordered
+        ]
+        return Read(traced, truncated, requests + more)
+
+    def trajectories(self, traces: Sequence[Trace]) -> tuple[dict[str, list[Any]], int]:
+        """The tool calls of `traces` by trace id, and the requests it took (module doc)."""
+        if not traces:
+            return {}, 0
+        ids = {t.trace_id for t in traces}
+        first = min(t.started_at for t in traces)
+        last = max(t.started_at + t.latency_ms / 1000.0 for t in traces)
+        conds = [
+            {"type": "datetime", "column": "startTime", "operator": ">=", "value": _iso(first)},
+            # a millisecond over: the end is a rounded latency, and a tool starts before it
+            {"type": "datetime", "column": "startTime", "operator": "<=",
+             "value": _iso(last + 0.001)},
+            {"type": "stringOptions", "column": "environment", "operator": "any of",
+             "value": [self.env]},
+            {"type": "string", "column": "type", "operator": "=", "value": "TOOL"},
+            {"type": "stringObject", "column": "metadata", "key": "agent", "operator": "=",
+             "value": self.agent},
+        ]  # fmt: skip
+        flt = json.dumps(conds)
+        #: trace id -> observation id -> (start time, call): one entry per observation
+        found: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}
+        cursor: str | None = None
+        requests = 0
+        while True:
+            got = self._page(flt, TOOL_FIELDS, PAGE, cursor)
+            requests += 1
+            for obs in got.data:
+                trace_id = str(obs.trace_id or "")
+                if trace_id in ids:
+                    at = _epoch(obs.start_time)
+                    found.setdefault(trace_id, {})[str(obs.id)] = (at, tool_call(obs))
+            cursor = got.meta.cursor
+            if not cursor:
+                break
+        ordered = {
+            tid: [call for _oid, (_at, call) in sorted(rows.items(), key=lambda r: (r[1][0], r[0]))]
+            for tid, rows in found.items()
+        }
+        return ordered, requests
 
 
 def trace_of(obs: Any, env: str, agent: str) -> Trace:
@@ -159,12 +220,62 @@ def trace_of(obs: Any, env: str, agent: str) -> Trace:
         status="error" if failed else "ok",
         http_status=500 if failed else 200,
         input=text_of(obs.input, "user"),
-        output=None if failed else text_of(obs.output, "assistant") or None,
+        # Strands' `gen_ai.choice` is `str(AgentResult)`, which ends with a newline
+        output=None if failed else text_of(obs.output, "assistant").strip() or None,
         trajectory=[],
         usage=dict(obs.usage_details or {}),
         error=(obs.status_message or "the invocation failed") if failed else None,
         tags=[t for t in tags if t != source],  # the source is a tag only in Langfuse
     )
+
+
+def tool_call(obs: Any) -> dict[str, Any]:
+    """A tool observation as a trajectory entry: `{"tool": name, "input": {arguments}}`."""
+    name = str(obs.name or "")
+    if name.startswith(TOOL_PREFIX):  # the span's own name, when Langfuse kept it
+        name = name[len(TOOL_PREFIX) :]
+    return {"tool": name, "input": arguments_of(obs.input)}
+
+
+def arguments_of(value: object) -> dict[str, Any]:
+    """The arguments of a tool observation's input: the tool message's JSON content (Strands'
+    `gen_ai.tool.message` event), a `tool_call` part's `arguments` (latest conventions), or
+    the arguments object itself (`gen_ai.tool.call.arguments`); {} when there are none."""
+    value = _parsed(value)
+    if isinstance(value, list):  # the span's messages: the tool's, else any
+        messages = [v for v in value if isinstance(v, Mapping)]
+        for message in [m for m in messages if m.get("role") == "tool"] or messages:
+            found = _message_arguments(message)
+            if found is not None:
+                return found
+        return {}
+    if not isinstance(value, Mapping):
+        return {}
+    if "role" in value and ("content" in value or "parts" in value):
+        return _message_arguments(value) or {}
+    return dict(value)
+
+
+def _message_arguments(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    parts = message.get("parts")
+    if isinstance(parts, list):
+        for part in parts:
+            if isinstance(part, Mapping) and part.get("type") == "tool_call":
+                args = _parsed(part.get("arguments"))
+                return dict(args) if isinstance(args, Mapping) else {}
+    if "content" in message:
+        content = _parsed(message["content"])
+        return dict(content) if isinstance(content, Mapping) else None
+    return None
+
+
+def _parsed(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def text_of(value: object, role: str) -> str:
@@ -185,6 +296,11 @@ def text_of(value: object, role: str) -> str:
 
 def _texts(value: object, role: str) -> str:
     if isinstance(value, str):
+        # Strands' message events hold the content blocks as JSON text (`[{"text": ...}]`)
+        if value[:1] in ("[", "{"):
+            parsed = _parsed(value)
+            if not isinstance(parsed, str):
+                return _texts(parsed, role)
         return value
     if isinstance(value, Sequence):
         messages = [v for v in value if isinstance(v, Mapping) and "role" in v]
