@@ -135,11 +135,12 @@ def _lines(
     y: Spec,
     *,
     interpolate: str = "linear",
+    width: float = 1.8,
 ) -> Spec:
     """One line per series (`colours`: every series of the chart, so layers share one scale)."""
     return {
         "data": {"values": rows},
-        "mark": {"type": "line", "interpolate": interpolate, "strokeWidth": 1.8},
+        "mark": {"type": "line", "interpolate": interpolate, "strokeWidth": width},
         "encoding": {
             "x": x,
             "y": y,
@@ -196,7 +197,9 @@ def users(bs: Sequence[Bucket], window: float) -> Spec:
     layers = []
     if bs and bs[0].users is not None:
         steps = _series(bs, users=lambda b: b.users)
-        layers.append(_lines(steps, colours, _x(window), _y("users"), interpolate="step"))
+        # wide and under the requests in flight: a closed model has them equal
+        y = _y("users")
+        layers.append(_lines(steps, colours, _x(window), y, interpolate="step", width=4))
     inflight = _series(bs, **{"requests in flight (mean)": lambda b: b.inflight})
     layers.append(_lines(inflight, colours, _x(window), _y("users")))
     return _time_chart(layers)
