@@ -232,3 +232,30 @@ def test_the_page_has_every_chart_for_desktop_and_phone() -> None:
     assert fragment.startswith('<section class="loadtest" id="r1">')
     assert fragment.count("<svg") == 10 and "<html" not in fragment
     assert narrow(charts(summary, samples)[0].spec)["width"] < 400
+
+
+def test_texts_from_data_are_escaped_and_a_cost_entry_is_shown() -> None:
+    samples = [
+        Sample(
+            T0 + i * 0.1,
+            50.0,
+            i % 4 != 0,
+            200,
+            None if i % 4 else "<b>boom</b>",
+            "<script>x</script>",
+            False,
+            "s",
+            "local",
+            "",
+        )  # fmt: skip
+        for i in range(40)
+    ]
+    summary = summary_of(samples, Slo(error_rate=0.1), cost={"estimate": "$0.42", "calls": 40})
+    summary["warnings"] = ["<i>slow</i>"]
+    page = render_page("loadtest.x[prd]", "r<1>", summary, samples)
+    assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b&gt;boom&lt;/b&gt;" in page and "<b>boom" not in page
+    assert "<b>Warning:</b> &lt;i&gt;slow&lt;/i&gt;" in page
+    assert 'id="r&lt;1&gt;"' in page
+    assert "<td class='l'>estimate</td><td>$0.42</td>" in page
+    assert "Cost" not in render_page("loadtest.x[prd]", "r1", summary_of(samples, Slo()), samples)
