@@ -217,7 +217,7 @@ def errors(bs: Sequence[Bucket], window: float, slos: Sequence[Mapping[str, Any]
             "opacity": 0.25,
             "line": {"color": RED},
             "interpolate": "step",
-        },  # fmt: skip
+        },
         "encoding": {
             "x": _x(window),
             "y": _y("error rate", end, axis={"format": "~%"}),
@@ -302,14 +302,14 @@ def latency_histogram(
                             "clamp": True,
                             "nice": False,
                         },
-                    },  # fmt: skip
+                    },
                     "x2": {"field": "hi"},
                     "y": {
                         "field": "n",
                         "type": "quantitative",
                         "title": "answered requests",
                         "scale": {"domain": [0, headroom], "nice": False},
-                    },  # fmt: skip
+                    },
                     "y2": {"datum": 0},
                 },
             },
