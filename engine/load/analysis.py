@@ -224,28 +224,3 @@ def analyze(samples: Sequence[Sample], slo: Slo, per_tag: Mapping[str, Slo]) -> 
         "slos": results,
         "passed": all(r["ok"] for r in results),
     }
-
-
-def timeline(samples: Sequence[Sample], buckets: int = 60) -> list[dict[str, float | int | None]]:
-    """Latency over time for charts: per time bucket, requests, failures, p50 and p95."""
-    if not samples:
-        return []
-    start = samples[0].t
-    span = max(window_s(samples), 1e-3)
-    width = span / buckets
-    groups: list[list[Sample]] = [[] for _ in range(buckets)]
-    for s in samples:
-        groups[min(buckets - 1, int((s.t - start) / width))].append(s)
-    out = []
-    for i, g in enumerate(groups):
-        lat = latency(g)
-        out.append(
-            {
-                "t": round(i * width, 3),
-                "requests": len(g),
-                "failed": sum(1 for s in g if not s.ok),
-                "p50": lat["p50"],
-                "p95": lat["p95"],
-            }
-        )
-    return out

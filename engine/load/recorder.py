@@ -3,8 +3,9 @@
 Role: what the Locust users (`engine.load.users`) and the open-model arrival clock
 (`engine.load.shape`) share in one process. Users `record` a raw `Entry` per request (a JSON
 answer still as bytes); the recorder turns a batch of them into samples
-(`engine.load.answer.samples_of`) and hands the batch to its sink. It imports neither Locust
-nor gevent, so both of them can depend on it.
+(`engine.load.answer.samples_of`) and hands the batch to its sink. `UserCounts` is the
+runner's log of how many users ran when (the report's users-over-time chart). It imports
+neither Locust nor gevent, so both of them can depend on it.
 """
 
 from __future__ import annotations
@@ -84,3 +85,39 @@ class Recorder:
     def abort(self) -> None:
         self.inflight -= 1
         self.aborted += 1
+
+
+class UserCounts:
+    """How many users ran when: `(epoch seconds, users)` at each change, for the report.
+
+    The runner (local or master) polls its user count every `interval` seconds from its watch
+    loop (every tick of it by default) and at the end of each spawn, never per request; a
+    point is kept only when the count changed: a steady run holds a handful of points, a ramp
+    one per poll while it spawns. Past `max_points` every other point is dropped and the
+    interval doubles, so the log (which travels in the `done` event and the run's summary)
+    stays bounded whatever the run's length.
+    """
+
+    def __init__(self, interval: float = 0.05, max_points: int = 1000) -> None:
+        self.interval = interval
+        self.max_points = max_points
+        self.points: list[tuple[float, int]] = []
+        self._due = 0.0
+
+    def poll(self, now: float, users: int) -> None:
+        """Record `users` if a poll is due and the count changed."""
+        if now >= self._due:
+            self._due = now + self.interval
+            self.record(now, users)
+
+    def record(self, now: float, users: int) -> None:
+        if self.points and self.points[-1][1] == users:
+            return
+        self.points.append((round(now, 3), users))
+        if len(self.points) > self.max_points:
+            self.points = self.points[::2]
+            self.interval *= 2
+
+    def end(self, now: float) -> None:
+        """The run stopped: its users are gone (the last point closes the series)."""
+        self.points.append((round(now, 3), 0))

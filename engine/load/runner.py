@@ -18,7 +18,8 @@ Output: raw samples in ``--out`` (local and master), each a JSON array in
 `engine.load.config.SAMPLE_FIELDS` order, written in batches (an array of samples per line);
 on stdout one JSON event per line for the parent: ``started``, ``progress`` (requests,
 failures, rps, p95 so far), ``error`` and ``done`` (why it stopped, Locust's own bucketed
-numbers for comparison).
+numbers for comparison, and ``users``: ``[epoch seconds, users]`` at each change of the user
+count, for the report's users-over-time chart).
 The run stops by itself after the config's time limit, after its request count, on
 SIGTERM/SIGINT (graceful: requests in flight may finish within ``stop_timeout``), or when its
 parent process goes away. Exit codes: 0 done, 2 bad config, 3 the run could not start.
@@ -47,7 +48,7 @@ from locust.rpc import Message
 from locust.runners import STATE_STOPPED, MasterRunner, Runner
 
 from engine.load.config import MS, OK, ConfigError, RunnerConfig
-from engine.load.recorder import Recorder, Sample
+from engine.load.recorder import Recorder, Sample, UserCounts
 from engine.load.shape import step_shape
 from engine.load.users import user_class
 from engine.load.worker import BUDGET_MSG, SAMPLES_MSG, run_worker
@@ -132,10 +133,16 @@ class Run:
         self.reason: str | None = None
         self.parent = os.getppid()
         self.started = 0.0
+        self.users = UserCounts()
 
     def start(self) -> None:
         config = self.config
         self.started = time.monotonic()
+        self.users.record(time.time(), 0)
+        # the end of each spawn, also of a run shorter than one poll of the watch loop
+        self.runner.environment.events.spawning_complete.add_listener(  # type: ignore[no-untyped-call]
+            lambda user_count, **_: self.users.record(time.time(), user_count)
+        )
         if self.recorder is not None:
             self.recorder.started_at = self.started
         if self.runner.environment.shape_class is not None:
@@ -176,6 +183,8 @@ class Run:
         next_progress = time.monotonic() + self.config.progress_interval
         while self.reason is None:
             gevent.sleep(0.05)
+            # master: the workers' counts as their last heartbeats reported them
+            self.users.poll(time.time(), self.runner.user_count)
             if time.monotonic() >= deadline:
                 self.finish("duration")
             elif self._counted_out():
@@ -238,6 +247,7 @@ def run_local_or_master(config: RunnerConfig, args: argparse.Namespace) -> int:
     if recorder is not None:
         recorder.flush()
     sink.close()
+    run.users.end(time.time())
     emit(
         "done",
         reason=run.reason or "stopped",
@@ -246,6 +256,7 @@ def run_local_or_master(config: RunnerConfig, args: argparse.Namespace) -> int:
         locust_cpu_warning=bool(getattr(runner, "cpu_warning_emitted", False)),
         aborted=recorder.aborted if recorder is not None else 0,
         dropped=recorder.dropped if recorder is not None else 0,
+        users=run.users.points,
         **sink.tally.snapshot(),
     )
     return 0

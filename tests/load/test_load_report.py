@@ -3,8 +3,9 @@
 One real, small run (2 users, 24 requests against the session's local agent), then the CLI
 (`engine.cli.main`, in process) on it: by address, by address without environment, by run
 id, as the newest run, in HTML and markdown. The HTML is parsed with `html.parser`: tags must
-balance, and the chart, the per-prompt rows, cold/warm latency and the SLO verdicts are read
-from the parsed cells, not searched for as text.
+balance, and the charts (their SVG texts: SLO labels, legends), the per-prompt rows, cold/warm
+latency and the SLO verdicts are read from the parsed page, not searched for as text. The
+charts' specs themselves are tested in `test_load_charts.py`.
 """
 
 from __future__ import annotations
@@ -47,12 +48,19 @@ class Page(HTMLParser):
         self.svg: list[str] = []
         self.title = ""
         self._cell: list[str] | None = None
+        #: chart card id (`chart-latency` -> "latency") -> the texts of its SVGs
+        self.charts: dict[str, list[str]] = {}
+        self._chart: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if "svg" in self.stack or tag == "svg":
             self.svg.append(tag)
         if tag in VOID:
             return
+        ident = dict(attrs).get("id") or ""
+        if tag == "div" and ident.startswith("chart-"):
+            self._chart = ident.removeprefix("chart-")
+            self.charts[self._chart] = []
         self.stack.append(tag)
         if tag == "tr":
             self.rows.append([])
@@ -75,6 +83,8 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
+        if self._chart is not None and self.stack[-1:] == ["text"] and data.strip():
+            self.charts[self._chart].append(data.strip())
         if self.stack[-1:] == ["title"] and "svg" not in self.stack:
             self.title += data
 
@@ -127,8 +137,20 @@ def test_report_html_by_address(
     assert code == 0, capsys.readouterr().err
     assert f"(run {run['run_id']}) to {out}" in capsys.readouterr().out
     page = parse(out.read_text())
-    # the latency-over-time chart: an inline SVG with the p50 and p95 lines
-    assert page.svg[0] == "svg" and page.svg.count("path") == 2
+    # the charts over time and the histogram, each an inline SVG for desktops and one for phones
+    assert list(page.charts) == ["throughput", "users", "errors", "latency", "histogram"]
+    assert page.svg.count("svg") == 10
+    # the SLOs on them: the local agent answers in milliseconds, so the 1000 ms limit is far
+    # above the data and drawn on the edge; the error rate limit 0 sits on the axis
+    assert "SLO p95Ms ≤ 1000 ms (off the scale)" in page.charts["latency"]
+    assert "SLO p95Ms ≤ 1000 ms (off the scale)" in page.charts["histogram"]
+    assert "SLO errorRate ≤ 0.000" in page.charts["errors"]
+    assert {"p50", "p95", "p99"} <= set(page.charts["latency"])  # the legend
+    # the users the runner recorded (2) next to the requests in flight
+    assert {"users", "requests in flight (mean)"} <= set(page.charts["users"])
+    timeline = run["users_timeline"]
+    assert isinstance(timeline, list) and max(n for _, n in timeline) == 2
+    assert timeline[-1][1] == 0  # the run's end closes the series
     # one row per prompt, with the numbers of the run
     per_prompt = run["per_prompt"]
     assert isinstance(per_prompt, dict)

@@ -105,6 +105,8 @@ def test_distributed_master_and_two_workers(load_ws: LoadWorkspace) -> None:
     samples = load_samples(LocalStore(load_ws.state_dir / "store.sqlite"), result.summary["run_id"])
     assert len({s.worker for s in samples}) == 2
     assert result.summary["generator"]["processes"] == 3  # master + 2 workers were measured
+    # the master's user count is the workers' total
+    assert max(n for _, n in result.summary["users_timeline"]) == 4
     assert not leftover_load_processes(load_ws.root)
 
 
@@ -141,6 +143,11 @@ def test_ramp_steps_closed_and_open(load_ws: LoadWorkspace) -> None:
     )
     assert closed.status == "succeeded", closed.message
     assert closed.summary["cold"]["n"] == 3  # 1 session, then 2 more users joined
+    # the runner's user counts (the report's users chart): 1 user, then 3, then 0 at the end
+    counts = [n for _, n in closed.summary["users_timeline"]]
+    assert counts[0] == 0 and counts[-1] == 0 and 1 in counts and max(counts) == 3
+    times = [t for t, _ in closed.summary["users_timeline"]]
+    assert times == sorted(times) and 0.8 < times[counts.index(3)] < 2.5
     assert 2.0 < closed.summary["window_s"] < 3.5
     opened = load_ws.run_loadtest(
         "ramp-rate",

@@ -40,6 +40,7 @@ from engine.load.config import (
     open_pool_size,
 )
 from engine.load.supervisor import Outcome, Supervisor, install_interrupt_handlers, runner_command
+from engine.load.timeline import users_log
 from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.local.store import LocalStore
 from engine.providers.runs.inputs import langfuse_recorder, run_inputs
@@ -324,6 +325,10 @@ class LocustProvider:
             **analysis,
             "generator": {"cpu_max": cpu_max, "processes": len(outcome.cpu)},
             "locust": done.get("locust", {}),
+            # (seconds since the first request, users) at each change: the users chart
+            "users_timeline": [
+                list(p) for p in users_log(done.get("users"), samples[0].t if samples else 0.0)
+            ],
             "grading": grading,
             "warnings": warnings,
         }
