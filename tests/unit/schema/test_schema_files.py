@@ -116,3 +116,24 @@ def test_the_walk_finds_a_missing_description_at_any_depth() -> None:
     nested = {"$defs": {"A": {"anyOf": [{"type": "string"}, {"properties": {"x": {}}}]}}}
     assert list(_undescribed(nested, "K")) == ["K/$defs/A/anyOf/1/properties/x"]
     assert list(_undescribed({"properties": {"y": {"description": "ok"}}}, "K")) == []
+
+
+def _with_examples(schema: object, path: str) -> Iterator[tuple[str, dict[str, object]]]:
+    if isinstance(schema, list):
+        for i, part in enumerate(schema):
+            yield from _with_examples(part, f"{path}/{i}")
+    elif isinstance(schema, dict):
+        if "examples" in schema:
+            yield path, schema
+        for key, value in schema.items():
+            yield from _with_examples(value, f"{path}/{key}")
+
+
+def test_every_example_is_a_valid_value_of_its_field(fresh: Path) -> None:
+    wrong: list[str] = []
+    for kind in KINDS:
+        root = json.loads((fresh / f"{kind}.json").read_text())
+        for path, prop in _with_examples(root, kind):
+            check = Draft202012Validator({**prop, "$defs": root.get("$defs", {})})
+            wrong += [f"{path}: {ex!r}" for ex in prop["examples"] if not check.is_valid(ex)]
+    assert wrong == []
