@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.commands import register_all
 
     register_all(sub, lambda p: _add_global(p, top=False))
+    parser.set_defaults(root_parser=parser)  # `agentops completion` walks the whole parser
     return parser
 
 

@@ -12,6 +12,7 @@ AddGlobal = Callable[[argparse.ArgumentParser], None]
 
 def register_all(sub: Any, add_global: AddGlobal) -> None:
     from engine.commands import (
+        completion,
         evaluation,
         fmt,
         invoke,
@@ -37,5 +38,6 @@ def register_all(sub: Any, add_global: AddGlobal) -> None:
         evaluation,
         monitoring,
         preview,
+        completion,
     ):
         module.register(sub, add_global)

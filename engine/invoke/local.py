@@ -4,10 +4,11 @@ Role: the client experiments, gates, load tests and `agentops invoke` use for an
 state says `provider: local-runtime`: `POST <url>` with the workspace token as a bearer token,
 the body read whole and handed to `parse_answer` (`answer.py`).
 
-Retries: a request is retried once, immediately, when the connection failed before any response
-byte arrived (refused, reset, closed). For a refused connection nothing was sent. For a reset or
-close, the usual cause is a keep-alive connection the server closed while it was idle (for
-example the old version of an agent shutting down during an update): the request was never read.
+Retries: a request is retried once, immediately (tenacity), when the connection failed before
+any response byte arrived (refused, reset, closed). For a refused connection nothing was sent.
+For a reset or close, the usual cause is a keep-alive connection the server closed while it was
+idle (for example the old version of an agent shutting down during an update): the request was
+never read.
 The one case where a retry can repeat work is a server process that dies in the middle of a
 request without answering; for the local runtime that means the agent crashed.
 
@@ -15,15 +16,17 @@ Trace context: `trace_id=` sends `traceparent: 00-<trace id>-<parent span id>-01
 (`trace_context.py`); the agent's host takes the trace id for the invocation's trace and
 exports its span as a child of that parent (an Experiment's or QualityGate's case root).
 
-`invoke` and `ainvoke` are the same loop over a sync and an async httpx client; what they do
+`invoke` and `ainvoke` are the same attempts over a sync and an async httpx client; what they do
 with a response or a failure is shared (`_from_response`, `_lost`, `_send_failed`,
 `_unreachable`), so only the awaiting differs.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -42,6 +45,20 @@ from engine.runtime.session import (
 # Failures where no response byte arrived, so the request cannot have been answered. Timeouts are
 # not in the list: a read timeout means the agent may still be working on the request.
 _RETRYABLE = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+@functools.cache
+def _retry() -> dict[str, Any]:
+    """One retry, at once, of a request that failed that way; the last error is re-raised.
+
+    tenacity is imported on the first invocation, not with this module (`plan` imports it)."""
+    import tenacity
+
+    return {
+        "retry": tenacity.retry_if_exception_type(_RETRYABLE),
+        "stop": tenacity.stop_after_attempt(2),
+        "reraise": True,
+    }
 
 
 class LocalInvoker(Invoker):
@@ -162,10 +179,8 @@ class LocalInvoker(Invoker):
 
     def _send_failed(
         self, exc: httpx.HTTPError, *, started: float, session_id: str, attempts: int
-    ) -> InvocationResult | None:
-        """The result of a request that got no response; None when it is worth another try."""
-        if isinstance(exc, _RETRYABLE):
-            return None
+    ) -> InvocationResult:
+        """The result of a request that got no response (and is not retried)."""
         if isinstance(exc, httpx.TimeoutException):
             return self._failure(
                 f"timed out: {exc!r}", started=started, session_id=session_id, attempts=attempts
@@ -175,7 +190,7 @@ class LocalInvoker(Invoker):
         )
 
     def _unreachable(
-        self, last: httpx.HTTPError | None, *, started: float, session_id: str
+        self, last: httpx.HTTPError, *, started: float, session_id: str
     ) -> InvocationResult:
         return self._failure(
             f"could not reach the agent at {self.url} (2 attempts): {last!r}",
@@ -199,11 +214,17 @@ class LocalInvoker(Invoker):
         body, headers, sid = self._prepare(payload, session_id, trace_id)
         if self._client is None:
             self._client = httpx.Client(timeout=self._timeout, limits=self._limits, trust_env=False)
+        import tenacity
+
         started = time.perf_counter()
-        last: httpx.HTTPError | None = None
-        for attempt in (1, 2):
-            try:
-                with self._client.stream("POST", self.url, content=body, headers=headers) as resp:
+        attempt = 1
+        try:
+            for attempt_ in tenacity.Retrying(**_retry()):
+                attempt = attempt_.retry_state.attempt_number
+                with (
+                    attempt_,
+                    self._client.stream("POST", self.url, content=body, headers=headers) as resp,
+                ):
                     try:
                         data = resp.read()
                     except httpx.HTTPError as exc:
@@ -213,12 +234,11 @@ class LocalInvoker(Invoker):
                     return self._from_response(
                         resp, data, started=started, session_id=sid, attempts=attempt
                     )
-            except httpx.HTTPError as exc:
-                failed = self._send_failed(exc, started=started, session_id=sid, attempts=attempt)
-                if failed is not None:
-                    return failed
-                last = exc
-        return self._unreachable(last, started=started, session_id=sid)
+        except _RETRYABLE as exc:
+            return self._unreachable(exc, started=started, session_id=sid)
+        except httpx.HTTPError as exc:
+            return self._send_failed(exc, started=started, session_id=sid, attempts=attempt)
+        raise AssertionError("unreachable: every attempt returns or raises")  # pragma: no cover
 
     # -- async ---------------------------------------------------------------------------------
 
@@ -235,28 +255,31 @@ class LocalInvoker(Invoker):
             self._aclient = httpx.AsyncClient(
                 timeout=self._timeout, limits=self._limits, trust_env=False
             )
+        import tenacity
+
         started = time.perf_counter()
-        last: httpx.HTTPError | None = None
-        for attempt in (1, 2):
-            try:
-                async with self._aclient.stream(
-                    "POST", self.url, content=body, headers=headers
-                ) as resp:
-                    try:
-                        data = await resp.aread()
-                    except httpx.HTTPError as exc:
-                        return self._lost(
-                            exc, resp, started=started, session_id=sid, attempts=attempt
+        attempt = 1
+        try:
+            async for attempt_ in tenacity.AsyncRetrying(**_retry()):
+                attempt = attempt_.retry_state.attempt_number
+                with attempt_:
+                    async with self._aclient.stream(
+                        "POST", self.url, content=body, headers=headers
+                    ) as resp:
+                        try:
+                            data = await resp.aread()
+                        except httpx.HTTPError as exc:
+                            return self._lost(
+                                exc, resp, started=started, session_id=sid, attempts=attempt
+                            )
+                        return self._from_response(
+                            resp, data, started=started, session_id=sid, attempts=attempt
                         )
-                    return self._from_response(
-                        resp, data, started=started, session_id=sid, attempts=attempt
-                    )
-            except httpx.HTTPError as exc:
-                failed = self._send_failed(exc, started=started, session_id=sid, attempts=attempt)
-                if failed is not None:
-                    return failed
-                last = exc
-        return self._unreachable(last, started=started, session_id=sid)
+        except _RETRYABLE as exc:
+            return self._unreachable(exc, started=started, session_id=sid)
+        except httpx.HTTPError as exc:
+            return self._send_failed(exc, started=started, session_id=sid, attempts=attempt)
+        raise AssertionError("unreachable: every attempt returns or raises")  # pragma: no cover
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -38,6 +38,11 @@ def _type_name(schema: dict[str, Any] | bool, defs: dict[str, Any]) -> str:
     return str(t)
 
 
+def _cell(text: str) -> str:
+    """Text for one markdown table cell: no line breaks, `|` escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def json_dumps(value: object) -> str:
     import json
 
@@ -60,18 +65,24 @@ def reference_markdown() -> str:
             if name in seen or name not in defs:
                 continue
             seen.add(name)
-            d = defs[name]
-            lines.append(f"**{name}**" + (f" — {d['description']}" if d.get("description") else ""))
+            # a model that also takes a shorthand (`- facts`) is `anyOf: [plain, the object]`
+            forms = [f for f in defs[name].get("anyOf", []) if "properties" in f]
+            d = forms[0] if forms else defs[name]
+            about = " ".join(str(d.get("description", "")).split())
+            if forms:
+                about += " Also written as a plain value (the shorthand)."
+            lines.append(f"**{name}**" + (f" — {about.strip()}" if about.strip() else ""))
             lines.append("")
-            lines.append("| field | type | required | default |")
-            lines.append("|---|---|---|---|")
+            lines.append("| field | type | required | default | description |")
+            lines.append("|---|---|---|---|---|")
             required = set(d.get("required", []))
             for field, fs in d.get("properties", {}).items():
                 tname = _type_name(fs, defs)
                 default = json_dumps(fs["default"]) if "default" in fs else ""
                 req = "yes" if field in required else ""
                 shown = tname.replace("|", "\\|")
-                lines.append(f"| `{field}` | {shown} | {req} | {default} |")
+                about = _cell(str(fs.get("description", "")))
+                lines.append(f"| `{field}` | {shown} | {req} | {default} | {about} |")
                 for part in (
                     tname.replace("list[", " ")
                     .replace("map[string, ", " ")

@@ -8,12 +8,20 @@ jittered so that many resources failing together do not retry together. A provid
 knows better (`TemporaryError(delay=...)`, e.g. a throttling "retry after") is honoured.
 Success, or a new desired digest (the user changed the spec: try the fix at once), clears
 the entry.
+
+The delays are a tenacity wait strategy (`BackoffPolicy.wait`, the same library as the
+providers' retries), asked for one delay per failure: the watcher never blocks in a retry
+loop, it leaves a waiting resource out of its plans and wakes when the earliest wait ends.
+The jitter draws from an injected `rand` so tests (and the watcher's clock) stay
+deterministic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import tenacity
 
 #: the key of workspace-level failures (state locked, a provider that cannot be reached...)
 WORKSPACE = "(workspace)"
@@ -26,13 +34,34 @@ class BackoffPolicy:
     #: the share of the delay taken off at random: the delay lies in [d * (1 - jitter), d]
     jitter: float = 0.5
 
+    def wait(self, rand: Callable[[], float]) -> tenacity.wait.wait_base:
+        """`base * 2 ** (failures - 1)`, capped, then up to `jitter` of it taken off."""
+        capped = tenacity.wait_exponential(multiplier=self.base, max=self.cap)
+        return _Jittered(capped, self.jitter, rand)
+
     def delay(self, failures: int, rand: float, floor: float | None = None) -> float:
         """Seconds to wait after the `failures`-th consecutive failure (rand in [0, 1))."""
-        # min() on the exponent first: 2 ** 10_000 would be a float overflow
-        exp = self.base * 2.0 ** min(max(failures - 1, 0), 64)
-        delay = min(self.cap, exp) * (1.0 - self.jitter * rand)
+        state = tenacity.RetryCallState(_NO_RETRIES, None, (), {})
+        state.attempt_number = max(failures, 1)
+        delay = self.wait(lambda: rand)(state)
         # The provider's own "retry after" wins even above the cap: it knows its limits.
         return max(delay, floor or 0.0)
+
+
+class _Jittered(tenacity.wait.wait_base):
+    """Another wait, less a random share of at most `share` of it: in [d * (1 - share), d]."""
+
+    def __init__(
+        self, inner: tenacity.wait.wait_base, share: float, rand: Callable[[], float]
+    ) -> None:
+        self.inner, self.share, self.rand = inner, share, rand
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        return float(self.inner(retry_state)) * (1.0 - self.share * self.rand())
+
+
+#: the retry object a `RetryCallState` names; the wait strategies only read the attempt
+_NO_RETRIES = tenacity.Retrying(stop=tenacity.stop_after_attempt(1))
 
 
 @dataclass(frozen=True)

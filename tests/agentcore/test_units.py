@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
@@ -175,3 +177,60 @@ def test_env_secrets_are_refused_in_aws(ref: str) -> None:
     spec = AgentSpec(source="s", entrypoint="a.py", model="fast", secrets={"T": ref})
     with pytest.raises(PermanentError, match="must be ssm:/path"):
         ssm_parameters(spec, "agent.x[prd]")
+
+
+def _failing(errors: list[Exception]) -> tuple[Callable[[], str], list[int]]:
+    calls: list[int] = []
+
+    def create() -> str:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return "made"
+
+    return create, calls
+
+
+def test_a_new_role_is_retried_until_it_propagates_but_not_past_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tenacity
+
+    from engine.providers.agentcore.aws import retry_new_role
+
+    now = [0.0]
+    monkeypatch.setattr(tenacity, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    not_yet = PermanentError("role validation failed: cannot assume role arn:aws:iam::1:role/r")
+    create, calls = _failing([not_yet] * 3)
+    assert retry_new_role(create, fresh=True, sleep=sleep) == "made"
+    assert sleeps == [1.0, 2.0, 4.0] and len(calls) == 4
+    sleeps.clear()
+    create, calls = _failing([not_yet] * 100)
+    with pytest.raises(PermanentError, match="cannot assume role"):
+        retry_new_role(create, fresh=True, sleep=sleep)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0] + [10.0] * 7  # one more would end past 90 s
+    assert len(calls) == 12
+
+
+def test_only_a_fresh_role_and_only_its_propagation_errors_are_retried() -> None:
+    from engine.providers.agentcore.aws import retry_new_role
+
+    def never(_s: float) -> None:
+        raise AssertionError("must not wait")
+
+    not_yet = PermanentError("AccessDenied: not authorized to assume role")
+    create, calls = _failing([not_yet])
+    with pytest.raises(PermanentError):
+        retry_new_role(create, fresh=False, sleep=never)  # an old role: the error is real
+    assert len(calls) == 1
+    for other in (PermanentError("quota exceeded"), TemporaryError("throttled role", delay=1)):
+        create, calls = _failing([other])
+        with pytest.raises(type(other)):
+            retry_new_role(create, fresh=True, sleep=never)
+        assert len(calls) == 1

@@ -127,6 +127,8 @@ def test_a_store_operation_that_finds_the_database_locked_is_run_again(
 ) -> None:
     from collections.abc import Iterator
 
+    import tenacity
+
     from engine.errors import TemporaryError
     from engine.providers.local import store as local_store
 
@@ -141,13 +143,16 @@ def test_a_store_operation_that_finds_the_database_locked_is_run_again(
             raise TemporaryError("the local store is busy: database is locked", delay=0.5)
         yield from original(self)
 
-    monkeypatch.setattr(local_store.time, "sleep", lambda _s: None)
+    sleeps: list[float] = []
+    monkeypatch.setattr(tenacity.nap.time, "sleep", sleeps.append)  # tenacity's default sleep
     monkeypatch.setattr(
         local_store.LocalStore, "connect", local_store.contextmanager(sometimes_locked)
     )
     assert store.dataset_row("dev", "golden") is None  # third attempt succeeded
     assert locked["calls"] == 3
+    assert sleeps == [0.1, 0.2]  # growing waits between the attempts
     locked.update(times=-1, calls=0)  # locked for good: gives up with the busy error
     with pytest.raises(TemporaryError, match="busy"):
         store.dataset_row("dev", "golden")
     assert locked["calls"] == local_store.BUSY_ATTEMPTS
+    assert sleeps[2:] == [0.1, 0.2, 0.4, 0.8]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 
 from engine.invoke import (
@@ -129,6 +130,43 @@ def test_connection_refused_is_a_result() -> None:
     assert result.attempts == 2
     assert result.error is not None and "could not reach the agent" in result.error
     assert "ConnectError" in result.error
+
+
+def _scripted(*failures: Exception) -> tuple[httpx.MockTransport, list[int]]:
+    """A transport that raises `failures` in turn, then answers; counts the requests."""
+    sent: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        if len(sent) <= len(failures):
+            raise failures[len(sent) - 1]
+        return httpx.Response(200, json={"response": "hi", "trajectory": []})
+
+    return httpx.MockTransport(handle), sent
+
+
+RESET = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_request_that_got_no_response_is_sent_once_more_and_only_once(mode: str) -> None:
+    def run(*failures: Exception) -> tuple[InvocationResult, int]:
+        transport, sent = _scripted(*failures)
+        inv = LocalInvoker("http://127.0.0.1:9/invocations", "t", timeout=5)
+        if mode == "sync":
+            inv._client = httpx.Client(transport=transport)
+            return inv.invoke({"prompt": "x"}), len(sent)
+        inv._aclient = httpx.AsyncClient(transport=transport)
+        return asyncio.run(inv.ainvoke({"prompt": "x"})), len(sent)
+
+    result, sent = run(RESET)
+    assert (result.ok, result.response, result.attempts, sent) == (True, "hi", 2, 2)
+    result, sent = run(RESET, httpx.ConnectError("refused"))
+    assert (result.ok, result.attempts, sent) == (False, 2, 2)
+    assert result.error is not None and "could not reach the agent" in result.error
+    result, sent = run(httpx.ReadTimeout("slow"))  # the agent may be working on it: no retry
+    assert (result.ok, result.attempts, sent) == (False, 1, 1)
+    assert result.error is not None and result.error.startswith("timed out")
 
 
 # -- against real agents -------------------------------------------------------------------------

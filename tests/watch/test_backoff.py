@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import random
 
+import pytest
+import tenacity
+
 from engine.watcher.backoff import WORKSPACE, BackoffPolicy, BackoffTable
 
 
@@ -58,3 +61,20 @@ def test_a_new_desired_digest_lifts_the_back_off_but_the_same_one_does_not() -> 
     lifted = t.lift_changed({"agent.a[dev]": "d2", "agent.b[dev]": "d1", WORKSPACE: "x"})
     assert lifted == ["agent.a[dev]"]
     assert set(t.entries) == {"agent.b[dev]", WORKSPACE}
+
+
+def test_the_policy_is_a_tenacity_wait_strategy_with_the_injected_jitter() -> None:
+    sleeps: list[float] = []
+    retrying = tenacity.Retrying(
+        wait=BackoffPolicy(base=1.0, cap=4.0, jitter=0.5).wait(lambda: 1.0),
+        stop=tenacity.stop_after_attempt(5),
+        sleep=sleeps.append,
+        reraise=True,
+    )
+
+    def down() -> None:
+        raise RuntimeError("down")
+
+    with pytest.raises(RuntimeError):
+        retrying(down)
+    assert sleeps == [0.5, 1.0, 2.0, 2.0]  # 1, 2, 4, 4 (capped), each with half taken off

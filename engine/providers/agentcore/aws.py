@@ -5,7 +5,9 @@ call goes through `Aws.call` (or `find`/`pages`), which translates botocore's ex
 into the engine's vocabulary with `agentcore_errors` - `botocore.exceptions.ClientError`
 never leaves this module. Retries: botocore's `standard`
 mode (exponential backoff with jitter, throttling-aware) with a capped number of attempts
-and capped connect/read timeouts, so a single call cannot hang an apply.
+and capped connect/read timeouts, so a single call cannot hang an apply; the one retry
+botocore cannot know about, a brand-new IAM role that is not usable yet, is tenacity's
+(`retry_new_role`). Waiting for a runtime to become READY is polling (`poll_until`).
 
 boto3 is imported when the first client is made, never at import time: `agentops --help`
 and `validate` must not pay for it (see engine/cli.py).
@@ -209,23 +211,37 @@ def poll_until(
         interval = min(interval * 1.5, longest)
 
 
-def retry_new_role(fn: Callable[[], T], *, fresh: bool, timeout: float = 90.0) -> T:
+def retry_new_role(
+    fn: Callable[[], T],
+    *,
+    fresh: bool,
+    timeout: float = 90.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """Run `fn`, retrying while a role created moments ago is not yet usable.
 
     IAM is eventually consistent: AgentCore and CodeBuild reject a brand-new role ("cannot
-    assume role", "role validation failed") for some seconds. Only retried when `fresh`.
+    assume role", "role validation failed") for some seconds. Only retried when `fresh`;
+    waits of 1, 2, 4, 8, then 10 s, and none that would end past `timeout`.
     """
-    deadline = time.monotonic() + timeout
-    delay = 1.0
-    while True:
-        try:
-            return fn()
-        except PermanentError as exc:
-            text = str(exc).lower()
-            propagating = "role" in text and any(
-                w in text for w in ("assume", "not authorized", "validation", "trust")
-            )
-            if not (fresh and propagating) or time.monotonic() + delay > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    if not fresh:
+        return fn()
+    import tenacity
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_role_propagating),
+        wait=tenacity.wait_exponential(multiplier=1.0, max=10.0),
+        stop=tenacity.stop_before_delay(timeout),
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(fn)
+
+
+def _role_propagating(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return (
+        isinstance(exc, PermanentError)
+        and "role" in text
+        and any(w in text for w in ("assume", "not authorized", "validation", "trust"))
+    )

@@ -8,12 +8,12 @@ environment (and cached per process by its users):
 2. `GET /api/public/projects` checks the keys before any work is done: a 401/403 is a
    `PermanentError` naming the environment and the key *references* (never the values), and
    a `project:` setting that does not match the keys' project is refused as well;
-3. every call goes through `call()`, which owns the retry policy: the SDK's own retries are
-   switched off per request (`max_retries: 0`) so exactly one policy is in charge. 429 and
-   5xx/transport errors are retried with bounded attempts and a cap on the total wait,
-   honouring `Retry-After`; what is left becomes `TemporaryError(delay=...)`, other client
-   errors `PermanentError`. SDK exceptions never leave this module, and every message is
-   scrubbed of the key values.
+3. every call goes through `call()`, which owns the retry policy (tenacity, `RetryPolicy`):
+   the SDK's own retries are switched off per request (`max_retries: 0`) so exactly one
+   policy is in charge. 408, 429 and 5xx/transport errors are retried with bounded attempts
+   and a cap on the total wait, honouring `Retry-After`; what is left becomes
+   `TemporaryError(delay=...)`, other client errors `PermanentError`. SDK exceptions never
+   leave this module, and every message is scrubbed of the key values.
 
 Why the REST client and not `Langfuse()`: the client object is a per-public-key process
 singleton that starts background threads and an OpenTelemetry pipeline; dataset sync needs
@@ -36,6 +36,8 @@ from engine.spec.schema.base import SECRET_RE
 from engine.spec.schema.environment import AwsSettings, LangfuseSettings
 
 T = TypeVar("T")
+#: `exhausted(attempts, next_delay, error)`: raises the error a spent retry budget ends in
+Exhausted = Callable[[int, float, BaseException], None]
 
 #: per-request options for the SDK's generated client: our `call()` does the retrying
 NO_SDK_RETRIES: Mapping[str, Any] = {"max_retries": 0}
@@ -102,7 +104,11 @@ class LangfuseTarget:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries: at most `attempts` tries and `max_wait` seconds of waiting in all."""
+    """Bounded retries: at most `attempts` tries and `max_wait` seconds of waiting in all.
+
+    The wait before a retry is the server's `Retry-After` when it sent one, else
+    `base_delay * 2 ** (attempt - 1)` capped at `max_delay`. A retry whose wait would take
+    the total past `max_wait` is not made: the caller gets the error at once."""
 
     attempts: int = 5
     max_wait: float = 60.0
@@ -110,8 +116,37 @@ class RetryPolicy:
     max_delay: float = 20.0
     sleep: Callable[[float], None] = time.sleep
 
-    def backoff(self, attempt: int) -> float:
-        return float(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+    def retrying(self, retryable: Callable[[BaseException], bool], exhausted: Exhausted) -> Any:
+        """A `tenacity.Retrying` for this policy: `retryable` says which errors are retried,
+        `exhausted(attempts, next_delay, error)` raises when the budget is spent."""
+        import tenacity
+
+        backoff = tenacity.wait_exponential(multiplier=self.base_delay, max=self.max_delay)
+        attempts, max_wait = self.attempts, self.max_wait
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome is not None else None
+            delay = retry_after(getattr(error, "headers", None))
+            return backoff(state) if delay is None else delay
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            # tenacity computes the wait first: `upcoming_sleep` is the one this retry needs
+            over_budget = state.idle_for + state.upcoming_sleep > max_wait
+            return state.attempt_number >= attempts or over_budget
+
+        def give_up(state: tenacity.RetryCallState) -> None:
+            assert state.outcome is not None
+            error = state.outcome.exception()
+            assert error is not None
+            exhausted(state.attempt_number, state.upcoming_sleep, error)
+
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception(retryable),
+            wait=wait,
+            stop=stop,
+            sleep=self.sleep,
+            retry_error_callback=give_up,
+        )
 
 
 @dataclass(frozen=True)
@@ -226,39 +261,40 @@ class LangfuseConnection:
         import pydantic
         from langfuse.api.core.api_error import ApiError
 
-        waited, attempt = 0.0, 0
-        while True:
-            attempt += 1
-            try:
-                return fn(NO_SDK_RETRIES)
-            except ApiError as exc:
+        def retryable(exc: BaseException) -> bool:
+            if isinstance(exc, ApiError):
                 status = exc.status_code or 0
-                if status == 404 and missing_ok:
-                    return None
-                if status not in (408, 429) and status < 500:
-                    raise self._permanent(what, status, exc.body) from None
-                delay = retry_after(exc.headers)
+                return status in (408, 429) or status >= 500
+            return isinstance(exc, httpx.TransportError)
+
+        def exhausted(attempts: int, delay: float, exc: BaseException) -> None:
+            status = (exc.status_code or 0) if isinstance(exc, ApiError) else None
+            if status is None:
+                problem = f"unreachable ({type(exc).__name__})"
+            else:
                 problem = "rate limited (HTTP 429)" if status == 429 else f"HTTP {status}"
-            except httpx.TransportError as exc:
-                delay, problem = None, f"unreachable ({type(exc).__name__})"
-            except pydantic.ValidationError as exc:
-                raise PermanentError(
-                    f"{self._where()}: unexpected response to {what} "
-                    f"({exc.error_count()} invalid field(s))",
-                    hint="is the host a Langfuse v3 server with the public API enabled?",
-                ) from None
-            delay = self.retry.backoff(attempt) if delay is None else delay
-            if attempt >= self.retry.attempts or waited + delay > self.retry.max_wait:
-                raise TemporaryError(
-                    f"{self._where()}: {what} failed: {problem} after {attempt} attempt(s)",
-                    delay=max(delay, 1.0),
-                    hint="Langfuse Cloud allows as little as 100 dataset requests a minute on "
-                    "small plans; apply again later (every write is an idempotent upsert)"
-                    if "429" in problem
-                    else "apply again later; check the host if it keeps failing",
-                ) from None
-            self.retry.sleep(delay)
-            waited += delay
+            raise TemporaryError(
+                f"{self._where()}: {what} failed: {problem} after {attempts} attempt(s)",
+                delay=max(delay, 1.0),
+                hint="Langfuse Cloud allows as little as 100 dataset requests a minute on "
+                "small plans; apply again later (every write is an idempotent upsert)"
+                if status == 429
+                else "apply again later; check the host if it keeps failing",
+            ) from None
+
+        try:
+            return cast(T, self.retry.retrying(retryable, exhausted)(fn, NO_SDK_RETRIES))
+        except ApiError as exc:  # not retryable: an answer or a client error
+            status = exc.status_code or 0
+            if status == 404 and missing_ok:
+                return None
+            raise self._permanent(what, status, exc.body) from None
+        except pydantic.ValidationError as exc:
+            raise PermanentError(
+                f"{self._where()}: unexpected response to {what} "
+                f"({exc.error_count()} invalid field(s))",
+                hint="is the host a Langfuse v3 server with the public API enabled?",
+            ) from None
 
     def _where(self) -> str:
         return f"environment '{self.target.env}': Langfuse at {self.target.shown_host}"

@@ -12,7 +12,6 @@ import functools
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,14 +53,15 @@ def _retry_busy(fn: _F) -> _F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for attempt in range(BUSY_ATTEMPTS):
-            try:
-                return fn(*args, **kwargs)
-            except TemporaryError:
-                if attempt == BUSY_ATTEMPTS - 1:
-                    raise
-                time.sleep(0.1 * 2**attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        import tenacity  # lazy: importing the store must not cost what only a retry needs
+
+        retrying = tenacity.Retrying(  # one per call: a Retrying keeps per-call statistics
+            retry=tenacity.retry_if_exception_type(TemporaryError),
+            wait=tenacity.wait_exponential(multiplier=0.1),  # 0.1, 0.2, 0.4, 0.8 s
+            stop=tenacity.stop_after_attempt(BUSY_ATTEMPTS),
+            reraise=True,
+        )
+        return retrying(fn, *args, **kwargs)
 
     return cast(_F, wrapper)
 

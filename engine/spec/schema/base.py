@@ -146,11 +146,29 @@ Duration = Annotated[
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
+#: the description of every kind's `kind:` (each kind narrows the field to its own name)
+KIND_DESCRIPTION = (
+    "The document's kind: Environment, Agent, Dataset, Experiment, QualityGate, LoadTest or "
+    "Monitor. It decides what `spec` holds."
+)
+
 
 class Metadata(SpecModel):
-    name: Name
-    labels: dict[str, str] = Field(default_factory=dict)
-    description: str | None = None
+    """Who a document is: its name (unique per kind), labels and a description."""
+
+    name: Name = Field(
+        description="The document's name: lowercase letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 48 characters; unique per kind. Other documents refer "
+        "to it by this name, and it is the resource's address (`agent.<name>[env]`).",
+        examples=["docs-assistant"],
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Free-form key/value labels for people and tools (agentops stores them "
+        "and does not act on them). Default: none.",
+        examples=[{"team": "platform"}],
+    )
+    description: str | None = Field(default=None, description="What the document is for.")
 
 
 class Document(SpecModel):
@@ -160,9 +178,11 @@ class Document(SpecModel):
     #: kinds whose resources live per environment carry `[env]` in their address
     PER_ENVIRONMENT: ClassVar[bool] = True
 
-    api_version: Literal["agentops/v1"]
-    kind: str
-    metadata: Metadata
+    api_version: Literal["agentops/v1"] = Field(
+        description="The version of the spec language: always `agentops/v1`."
+    )
+    kind: str = Field(description=KIND_DESCRIPTION)
+    metadata: Metadata = Field(description="The document's name, labels and description.")
     spec: Any
 
     @property

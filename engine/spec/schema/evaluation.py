@@ -12,23 +12,64 @@ from engine.spec.schema.base import Fraction, SpecModel
 
 
 class Threshold(SpecModel):
-    #: minimum mean score over all items and repetitions
-    mean: Fraction | None = None
-    #: minimum share of items scoring at least `passAt`
-    pass_rate: Fraction | None = None
+    """What an evaluator's scores must reach: a gate fails, a Monitor's window breaches."""
+
+    mean: Fraction | None = Field(
+        default=None,
+        description="Minimum mean score (0 to 1) over all items and repetitions (a Monitor: "
+        "over the window).",
+        examples=[0.7],
+    )
+    pass_rate: Fraction | None = Field(
+        default=None,
+        description="Minimum share (0 to 1) of scores at least `passAt`.",
+        examples=[0.95],
+    )
 
 
 class EvaluatorRef(SpecModel):
     """`use:` a built-in (`facts`), `autoevals:<Scorer>`, `evaluators/<file>.py:<fn>`, or
     `langfuse:<score>` (a score Langfuse computes on the recorded run; `store: langfuse`)."""
 
-    use: str = Field(min_length=1)
-    #: the name scores are reported under; defaults to `use` (the function name for paths)
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    params: dict[str, Any] = Field(default_factory=dict)
-    #: an item passes this evaluator when its score is at least this
-    pass_at: Fraction = 0.5
-    threshold: Threshold | None = None
+    use: str = Field(
+        min_length=1,
+        description="The evaluator: a built-in (`trajectory`, `search_term`, `facts`, "
+        "`refusal`, `latency`), `autoevals:<Scorer>`, a custom function "
+        "`evaluators/<file>.py:<function>`, or `langfuse:<score>` (a score Langfuse computes; "
+        "`store: langfuse`). A list entry may be just this string.",
+        examples=[
+            "facts",
+            "autoevals:Levenshtein",
+            "evaluators/tone.py:polite",
+            "langfuse:helpfulness",
+        ],
+    )
+    name: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="The label scores are reported (and thresholds and metrics named) under. "
+        "Default: `use`, without its `autoevals:`/`langfuse:` prefix; a path's function name.",
+        examples=["facts-judge"],
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The evaluator's parameters; which ones it takes depends on `use` "
+        "(`agentops validate` checks them), e.g. `trajectory`: mode; `facts`: method, "
+        "threshold; `latency`: target_ms, max_ms. Default: none.",
+        examples=[{"mode": "in_order"}, {"method": "semantic"}, {"target_ms": 500, "max_ms": 3000}],
+    )
+    pass_at: Fraction = Field(
+        default=0.5,
+        description="A score at least this (0 to 1) passes this evaluator: the cut-off of pass "
+        "rates. Default 0.5.",
+        examples=[0.5, 1.0],
+    )
+    threshold: Threshold | None = Field(
+        default=None,
+        description="Minimum mean and/or pass rate, checked by QualityGates (the gate "
+        "fails) and Monitors (the window breaches). Default: none.",
+        examples=[{"mean": 0.7}, {"passRate": 0.95}],
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -55,6 +96,14 @@ class EvaluatorRef(SpecModel):
 
 
 class LatencyLimits(SpecModel):
-    p50_ms: float | None = Field(default=None, gt=0)
-    p95_ms: float | None = Field(default=None, gt=0)
-    p99_ms: float | None = Field(default=None, gt=0)
+    """Maximum latency percentiles of the invocations, in milliseconds."""
+
+    p50_ms: float | None = Field(
+        default=None, gt=0, description="Maximum median latency, in ms.", examples=[800]
+    )
+    p95_ms: float | None = Field(
+        default=None, gt=0, description="Maximum 95th-percentile latency, in ms.", examples=[2000]
+    )
+    p99_ms: float | None = Field(
+        default=None, gt=0, description="Maximum 99th-percentile latency, in ms.", examples=[5000]
+    )

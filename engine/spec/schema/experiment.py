@@ -14,15 +14,23 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name, SpecModel
 from engine.spec.schema.evaluation import EvaluatorRef
 
 
 class MatrixValue(SpecModel):
     """A named value in a matrix dimension (`{name: german, value: "Du bist..."}`)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,48}$")
-    value: Any
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]{1,48}$",
+        description="The value's name in variant names and reports (letters, digits, `_.-`, "
+        "at most 48). A plain value is named after its text.",
+        examples=["concise"],
+    )
+    value: Any = Field(
+        description="The value the agent field takes in this variant.",
+        examples=["You are concise. Answer in one sentence."],
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -57,8 +65,15 @@ class TieBreaker(SpecModel):
     metric's natural direction: lower for latency, errors and tokens, higher for evaluator
     means and pass rates."""
 
-    metric: str
-    goal: Literal["maximize", "minimize"]
+    metric: str = Field(
+        description="A metric, as for the objective: an evaluator label, `<label>.pass_rate`, "
+        "`pass_rate`, `latency_p50`, `latency_p95`, `errors` or `tokens`.",
+        examples=["latency_p50", "tokens"],
+    )
+    goal: Literal["maximize", "minimize"] = Field(
+        description="Whether higher or lower wins. Default: the metric's natural direction "
+        "(lower for latency, errors and tokens, higher otherwise)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -86,12 +101,22 @@ class Objective(SpecModel):
     # docs/evaluation.md); when it cannot, the tie-breakers are tried, else the result is
     # inconclusive.
 
-    #: an evaluator label, `<label>.pass_rate`, or `pass_rate`, `latency_p50`,
-    #: `latency_p95`, `errors`, `tokens`
-    metric: str
-    goal: Literal["maximize", "minimize"] = "maximize"
-    #: consulted in order, only when the objective leaves the best variant tied
-    tie_breakers: list[TieBreaker] = Field(default_factory=list, max_length=8)
+    metric: str = Field(
+        description="What variants are ranked by: an evaluator label (its mean score), "
+        "`<label>.pass_rate`, or `pass_rate`, `latency_p50`, `latency_p95` (ms), `errors`, "
+        "`tokens` (total per case).",
+        examples=["facts", "facts.pass_rate", "latency_p95"],
+    )
+    goal: Literal["maximize", "minimize"] = Field(
+        default="maximize", description="Whether higher or lower is better. Default: maximize."
+    )
+    tie_breakers: list[TieBreaker] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Up to 8 metrics tried in order, only when the objective cannot tell the "
+        "best variant from others. Default: none.",
+        examples=[["latency_p50", "tokens"], [{"metric": "grounded", "goal": "maximize"}]],
+    )
 
     @model_serializer(mode="wrap")
     def _without_empty_tie_breakers(self, handler: SerializerFunctionWrapHandler) -> Any:
@@ -105,20 +130,65 @@ class Objective(SpecModel):
 
 
 class ExperimentSpec(SpecModel):
-    agent: Name
-    environment: Name
-    dataset: Name
-    #: agent field (`model`, `systemPrompt`, `env.NAME`, ...) -> values to try
-    matrix: dict[str, list[MatrixValue]] = Field(default_factory=dict)
-    evaluators: list[EvaluatorRef] = Field(min_length=1)
-    repetitions: int = Field(default=1, ge=1, le=100)
-    concurrency: int = Field(default=4, ge=1, le=256)
-    objective: Objective
-    #: per-invocation timeout
-    timeout: Duration = 60.0
+    """A base agent x a matrix of variants on a dataset, scored and ranked by an objective."""
+
+    agent: Name = Field(
+        description="The base Agent (its name); every variant is a copy with matrix values set.",
+        examples=["docs-assistant"],
+    )
+    environment: Name = Field(
+        description="The Environment the ephemeral variants run in (its models resolve the "
+        "aliases).",
+        examples=["dev"],
+    )
+    dataset: Name = Field(
+        description="The Dataset whose items every variant answers.", examples=["golden"]
+    )
+    matrix: dict[str, list[MatrixValue]] = Field(
+        default_factory=dict,
+        description="Agent field as written in YAML (`model`, `systemPrompt`, `lifecycle`, "
+        "...) or `env.NAME` -> the values to try; every combination is a variant. A value is "
+        "plain or `{name, value}`. Default: none (the base agent alone).",
+        examples=[
+            {"model": ["fast", "smart"]},
+            {"systemPrompt": [{"name": "concise", "value": "Answer in one sentence."}]},
+        ],
+    )
+    evaluators: list[EvaluatorRef] = Field(
+        min_length=1,
+        description="How answers are scored (at least one); each entry is a `use:` string or "
+        "`{use, name, params, passAt, threshold}`.",
+        examples=[["facts", {"use": "trajectory", "params": {"mode": "in_order"}}]],
+    )
+    repetitions: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="How often each item is asked per variant (1 to 100). Default 1.",
+    )
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Invocations in flight at once per variant (1 to 256). Default 4.",
+    )
+    objective: Objective = Field(
+        description="How variants are ranked; the first is named best only when it beats "
+        "every other beyond the spread.",
+        examples=[{"metric": "facts", "goal": "maximize"}],
+    )
+    timeout: Duration = Field(
+        default=60.0,
+        description="How long one invocation may take; slower calls fail. A duration; default 60s.",
+        examples=["60s", "2m"],
+    )
 
 
 class Experiment(Document):
+    """An experiment: a run that evaluates a matrix of agent variants and ranks them."""
+
     KIND: ClassVar[str] = "Experiment"
-    kind: Literal["Experiment"]
-    spec: ExperimentSpec
+    kind: Literal["Experiment"] = Field(description=KIND_DESCRIPTION)
+    spec: ExperimentSpec = Field(
+        description="The base agent, matrix, dataset, evaluators and objective."
+    )

@@ -10,32 +10,79 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name, SpecModel
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
 
 
 class QualityGateSpec(SpecModel):
-    agent: Name
-    dataset: Name
-    #: the test environment the gate's ephemeral agent runs in
-    environment: Name
-    #: environments that only receive an agent digest after this gate passed for it
-    promotes: list[Name] = Field(default_factory=list)
-    #: independent agents this gate vouches for by digest, without evaluating them: their
-    #: digests in `environment` are bound into the verdict (the agent's callees always are)
-    covers: list[Name] = Field(default_factory=list)
-    evaluators: list[EvaluatorRef] = Field(min_length=1)
-    latency: LatencyLimits | None = None
-    #: failed calls allowed (each still scores 0 - never dropped)
-    max_errors: int = Field(default=0, ge=0)
-    repetitions: int = Field(default=1, ge=1, le=100)
-    concurrency: int = Field(default=4, ge=1, le=256)
-    #: what a result straddling a threshold within its spread counts as
-    inconclusive: Literal["pass", "fail"] = "fail"
-    timeout: Duration = 60.0
-    #: metric -> how far it may fall below the baseline (the last passing result of the
-    #: digest promoted now): an evaluator label (its mean, 0..1) or `latency_ms` (rise, ms)
-    max_regression: dict[str, float] = Field(default_factory=dict)
+    """An agent digest on a dataset in a test environment, with the thresholds it must meet."""
+
+    agent: Name = Field(
+        description="The Agent under test (its name): deployed as an ephemeral candidate with "
+        "its current digest.",
+        examples=["docs-assistant"],
+    )
+    dataset: Name = Field(description="The Dataset the agent answers.", examples=["golden"])
+    environment: Name = Field(
+        description="The test environment the gate's ephemeral agent runs in.", examples=["tst"]
+    )
+    promotes: list[Name] = Field(
+        default_factory=list,
+        description="Environments that only receive an agent digest a passing verdict of this "
+        "gate covers; until then the deployment there is blocked. Default: none.",
+        examples=[["prd"]],
+    )
+    covers: list[Name] = Field(
+        default_factory=list,
+        description="Independent agents this gate vouches for by digest without evaluating "
+        "them: their digests in `environment` are bound into the verdict (the agent's callees "
+        "always are). Default: none.",
+        examples=[["specialist"]],
+    )
+    evaluators: list[EvaluatorRef] = Field(
+        min_length=1,
+        description="How answers are scored (at least one), each with an optional `threshold` "
+        "(mean, passRate) the gate checks.",
+        examples=[[{"use": "facts", "threshold": {"mean": 0.6}}, "refusal"]],
+    )
+    latency: LatencyLimits | None = Field(
+        default=None,
+        description="Maximum latency percentiles of the calls, in ms. Default: not checked.",
+        examples=[{"p95Ms": 2000}],
+    )
+    max_errors: int = Field(
+        default=0,
+        ge=0,
+        description="Failed calls plus evaluator errors allowed (each failed call still scores "
+        "0, never dropped). Default 0.",
+    )
+    repetitions: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="How often each item is asked (1 to 100); more repetitions narrow the "
+        "spread. Default 1.",
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=256, description="Invocations in flight at once (1 to 256). Default 4."
+    )
+    inconclusive: Literal["pass", "fail"] = Field(
+        default="fail",
+        description="What a result counts as when a threshold lies inside its run-to-run "
+        "spread (another run could land on either side). Default: fail.",
+    )
+    timeout: Duration = Field(
+        default=60.0,
+        description="How long one invocation may take; slower calls fail. A duration; default 60s.",
+        examples=["60s", "2m"],
+    )
+    max_regression: dict[str, float] = Field(
+        default_factory=dict,
+        description="Metric -> how far it may fall below the baseline (the last passing result "
+        "of the digest promoted now), checked by `agentops preview`: an evaluator label (its "
+        "mean, 0 to 1) or `latency_ms` (rise, in ms). Default: none.",
+        examples=[{"facts": 0.05, "latency_ms": 200}],
+    )
 
     @model_validator(mode="after")
     def _regression_metrics(self) -> QualityGateSpec:
@@ -51,6 +98,10 @@ class QualityGateSpec(SpecModel):
 
 
 class QualityGate(Document):
+    """A quality gate: a run that decides whether an agent digest may be promoted."""
+
     KIND: ClassVar[str] = "QualityGate"
-    kind: Literal["QualityGate"]
-    spec: QualityGateSpec
+    kind: Literal["QualityGate"] = Field(description=KIND_DESCRIPTION)
+    spec: QualityGateSpec = Field(
+        description="The agent, dataset, test environment, thresholds and what it promotes."
+    )

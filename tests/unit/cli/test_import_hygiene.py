@@ -30,6 +30,8 @@ HEAVY = (
     "numpy",
     "httpx",
     "wordllama",
+    "tenacity",  # only a retry needs it
+    "shtab",  # only `agentops completion` needs it
 )
 
 PROBE = """

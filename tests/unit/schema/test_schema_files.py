@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,61 @@ def test_editor_modelines_point_at_the_schema_of_their_kind() -> None:
         target = (path.parent / match.group(1)).resolve()
         assert target.is_file(), f"{path}: $schema points at a missing file {match.group(1)}"
         assert {f"{k}.json" for k in kinds} == {target.name}, path
+
+
+def _undescribed(schema: object, path: str) -> Iterator[str]:
+    """Paths of properties (anywhere: $defs, anyOf forms, items) that have no description."""
+    if isinstance(schema, list):
+        for i, part in enumerate(schema):
+            yield from _undescribed(part, f"{path}/{i}")
+        return
+    if not isinstance(schema, dict):
+        return
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        for name, prop in properties.items():
+            if not (isinstance(prop, dict) and str(prop.get("description", "")).strip()):
+                yield f"{path}/properties/{name}"
+    for key, value in schema.items():
+        yield from _undescribed(value, f"{path}/{key}")
+
+
+def test_every_property_and_object_has_a_description_for_hover_help(fresh: Path) -> None:
+    missing: list[str] = []
+    for kind in KINDS:
+        schema = json.loads((fresh / f"{kind}.json").read_text())
+        missing += _undescribed(schema, kind)
+        if not schema.get("description"):
+            missing.append(f"{kind} (the document)")
+        for name, definition in schema.get("$defs", {}).items():
+            forms = [definition, *definition.get("anyOf", [])]
+            if not any(f.get("description") for f in forms if "properties" in f):
+                missing.append(f"{kind}/$defs/{name} (a docstring on the model)")
+    assert missing == [], "add Field(description=...) to: " + ", ".join(missing)
+
+
+def test_the_walk_finds_a_missing_description_at_any_depth() -> None:
+    nested = {"$defs": {"A": {"anyOf": [{"type": "string"}, {"properties": {"x": {}}}]}}}
+    assert list(_undescribed(nested, "K")) == ["K/$defs/A/anyOf/1/properties/x"]
+    assert list(_undescribed({"properties": {"y": {"description": "ok"}}}, "K")) == []
+
+
+def _with_examples(schema: object, path: str) -> Iterator[tuple[str, dict[str, object]]]:
+    if isinstance(schema, list):
+        for i, part in enumerate(schema):
+            yield from _with_examples(part, f"{path}/{i}")
+    elif isinstance(schema, dict):
+        if "examples" in schema:
+            yield path, schema
+        for key, value in schema.items():
+            yield from _with_examples(value, f"{path}/{key}")
+
+
+def test_every_example_is_a_valid_value_of_its_field(fresh: Path) -> None:
+    wrong: list[str] = []
+    for kind in KINDS:
+        root = json.loads((fresh / f"{kind}.json").read_text())
+        for path, prop in _with_examples(root, kind):
+            check = Draft202012Validator({**prop, "$defs": root.get("$defs", {})})
+            wrong += [f"{path}: {ex!r}" for ex in prop["examples"] if not check.is_valid(ex)]
+    assert wrong == []
