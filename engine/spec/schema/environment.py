@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from engine.spec.schema.base import Document, Duration, InvalidValue, SecretRef, SpecModel
+from engine.spec.schema.cost import Budget, Pricing
 
 
 class AwsSettings(SpecModel):
@@ -84,6 +85,16 @@ class EnvironmentSpec(SpecModel):
     #: model aliases: `fast: offline:keyword` here, `fast: bedrock:...` in the cloud
     models: dict[str, str] = Field(default_factory=dict)
     judge: JudgeSettings | None = None
+    pricing: Pricing | None = Field(
+        default=None,
+        description="prices per 1M tokens of the models (aliases or provider:id) runs here "
+        "invoke; the plan estimates each run's cost from them",
+    )
+    budget: Budget | None = Field(
+        default=None,
+        description="caps the estimated sum of the runs in this environment per plan/apply; "
+        "its tokensPerCall/tokensPerJudgeCall are the estimates of runs without their own",
+    )
 
     @model_validator(mode="after")
     def _settings_present(self) -> EnvironmentSpec:

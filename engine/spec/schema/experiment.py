@@ -15,6 +15,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef
 
 
@@ -104,7 +105,7 @@ class Objective(SpecModel):
         return data
 
 
-class ExperimentSpec(SpecModel):
+class ExperimentSpec(WithoutEmptyBudget):
     agent: Name
     environment: Name
     dataset: Name
@@ -116,6 +117,11 @@ class ExperimentSpec(SpecModel):
     objective: Objective
     #: per-invocation timeout
     timeout: Duration = 60.0
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
+    )
 
 
 class Experiment(Document):

@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from engine.spec.schema.base import Document, Duration, Fraction, InvalidValue, Name, SpecModel
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef
 
 
@@ -60,7 +61,7 @@ class Grading(SpecModel):
     sample_rate: Fraction = 1.0
 
 
-class LoadTestSpec(SpecModel):
+class LoadTestSpec(WithoutEmptyBudget):
     agent: Name
     environment: Name
     prompts: list[LoadPrompt] | None = None
@@ -80,6 +81,11 @@ class LoadTestSpec(SpecModel):
     per_tag: dict[str, Slo] = Field(default_factory=dict)
     grading: Grading = Field(default_factory=Grading)
     timeout: Duration = 30.0
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> LoadTestSpec:

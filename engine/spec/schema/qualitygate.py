@@ -10,11 +10,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.spec.schema.base import Document, Duration, Name, SpecModel
+from engine.spec.schema.base import Document, Duration, Name
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
 
 
-class QualityGateSpec(SpecModel):
+class QualityGateSpec(WithoutEmptyBudget):
     agent: Name
     dataset: Name
     #: the test environment the gate's ephemeral agent runs in
@@ -36,6 +37,11 @@ class QualityGateSpec(SpecModel):
     #: metric -> how far it may fall below the baseline (the last passing result of the
     #: digest promoted now): an evaluator label (its mean, 0..1) or `latency_ms` (rise, ms)
     max_regression: dict[str, float] = Field(default_factory=dict)
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
+    )
 
     @model_validator(mode="after")
     def _regression_metrics(self) -> QualityGateSpec:
