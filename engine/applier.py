@@ -11,7 +11,8 @@ becomes ready (in plan order) when the last one finishes, so an apply of N chang
 dependencies costs O((N + E) log N) however long its chains are.
 Dependents of a failed change are skipped as "upstream failed" and only the root error is
 reported; everything else goes on. A BLOCKED change proceeds only if the gate it waits for
-passed for exactly its digest in this apply.
+passed for exactly its digest in this apply. A run the plan marked over its budget
+(`engine.planner.budget`) fails before its provider is called: nothing of it starts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import faults
-from engine.errors import AgentOpsError, ProviderError, TemporaryError
+from engine.errors import AgentOpsError, OverBudget, ProviderError, TemporaryError
+from engine.planner.budget import HINT as BUDGET_HINT
 from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
 from engine.spec.addresses import Address
@@ -361,6 +363,8 @@ class Applier:
         return token
 
     def _run(self, change: Change) -> dict[str, Any]:
+        if change.cost is not None and change.cost.refused:
+            raise OverBudget(f"not started: {change.cost.refused}", hint=BUDGET_HINT)
         provider = self.jobs[change.provider]
         node = self.nodes[change.address]
         inputs = self.run_inputs[change.address]
