@@ -165,7 +165,7 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
         for r in result.results:
             head += _gate(r)
     body = "\n".join(head)
-    plan = render_markdown(result.main_plan)
+    plan = render_markdown(result.main_plan, costs_table=False)  # the cost section has it
     fold = [
         "",
         "<details><summary>Plan for every environment</summary>",

@@ -121,7 +121,9 @@ def _field_lines(c: Change, paint: Any) -> list[str]:
     return out
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, costs_table: bool = True) -> str:
+    """The plan as a pull-request comment; `costs_table=False` leaves out the cost table (the
+    preview's comment has its own cost section)."""
     lines = ["### agentops plan", ""]
     for w in plan.warnings:
         lines.append(f"> **Warning:** {w}")
@@ -150,7 +152,8 @@ def render_markdown(plan: Plan) -> str:
             if new is not None:
                 lines.append(f"+ {f.path}: {_short(new, 120)}")
         lines += ["```", "", "</details>", ""]
-    lines.extend(costs.markdown_lines(plan))
+    if costs_table:
+        lines.extend(costs.markdown_lines(plan))
     lines.append(f"**{summary_line(plan)}**")
     return "\n".join(lines) + "\n"
 
