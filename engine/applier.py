@@ -199,6 +199,8 @@ class Applier:
                     self._finish(change, skipped)
                 elif change.action is Action.NOOP:
                     self._finish(change, Outcome(change.address, change.action, "ok"))
+                elif (refused := _over_budget(change)) is not None:
+                    self._finish(change, refused)
                 else:
                     self.on_event("start", change, None)
                     running[pool.submit(self._execute, change)] = change
@@ -363,8 +365,6 @@ class Applier:
         return token
 
     def _run(self, change: Change) -> dict[str, Any]:
-        if change.cost is not None and change.cost.refused:
-            raise OverBudget(f"not started: {change.cost.refused}", hint=BUDGET_HINT)
         provider = self.jobs[change.provider]
         node = self.nodes[change.address]
         inputs = self.run_inputs[change.address]
@@ -403,6 +403,14 @@ class RunFailed(AgentOpsError):
         super().__init__(message)
         self.summary = summary
         self.verdict = verdict
+
+
+def _over_budget(change: Change) -> Outcome | None:
+    """A run the plan found over its budget fails here, before anything of it starts."""
+    if change.cost is None or not change.cost.refused:
+        return None
+    exc = OverBudget(f"not started: {change.cost.refused}", hint=BUDGET_HINT)
+    return Outcome(change.address, change.action, "failed", _message(exc))
 
 
 def _message(exc: AgentOpsError) -> str:

@@ -160,8 +160,13 @@ def judge_calls_per_case(ref: EvaluatorRef, expected: Any, *, judge_set: bool) -
 
 
 def money(amount: float, unit: str) -> str:
-    """`USD 1.25`, `USD 0.0031`: cents for amounts of 1 and more, else four decimals."""
-    return f"{unit} {amount:,.2f}" if amount >= 1 or amount == 0 else f"{unit} {amount:.4f}"
+    """`USD 1.25`, `USD 0.12`, `USD 0.0031`, `USD < 0.0001`: cents down to a cent, then
+    four decimals (a few calls of a cheap model cost less than a cent)."""
+    if amount >= 0.01 or amount == 0:
+        return f"{unit} {amount:,.2f}"
+    if amount >= 0.0001:
+        return f"{unit} {amount:.4f}"
+    return f"{unit} < 0.0001"
 
 
 # --- declared estimates and actual cost -----------------------------------------------------

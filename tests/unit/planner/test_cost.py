@@ -293,7 +293,7 @@ def test_an_environment_budget_caps_the_sum_of_its_runs(tmp_path: Path) -> None:
     # gate: 6 x (1000 x 1 + 100 x 5) / 1M = 0.009; load: 40 x 0.0015 = 0.06
     assert budget.cap.source == "environment.tst"
     assert budget.amount == pytest.approx(0.009 + 0.06)
-    assert budget.refused is not None and "EUR 0.0690 > maxCost EUR 0.0100" in budget.refused
+    assert budget.refused is not None and "EUR 0.07 > maxCost EUR 0.01" in budget.refused
     for change in changes:
         assert change.cost is not None and change.cost.refused is not None
         assert change.cost.refused.endswith("(the sum of 2 run(s) in this plan)")
