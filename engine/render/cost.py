@@ -57,6 +57,8 @@ def caps(cap: Cap) -> str:
 
 def env_line(b: EnvBudget) -> str:
     """`environment.tst: 60 invocations, ~12,000 tokens, ~USD 0.06 of maxCost USD 5.00`"""
+    if not b.runs:
+        return f"{b.cap.source}: nothing to sum (its runs here are over their own budgets)"
     parts = [f"{b.invocations:,} invocations"]
     parts.append(f"~{b.total_tokens:,} tokens" if b.total_tokens is not None else "tokens unknown")
     if b.cap.max_cost is not None:
@@ -96,7 +98,7 @@ def text_lines(plan: Plan) -> list[str]:
         lines.append(total)
     for b in plan.budgets:
         mark = "over budget" if b.refused else "within budget"
-        lines.append(f"Budget of {env_line(b)}: {mark}.")
+        lines.append(f"Budget of {env_line(b)}" + (f": {mark}." if b.runs else "."))
     refused = [c.address for c, r in plan.costs if r.refused]
     if refused:
         lines.append(
@@ -127,7 +129,7 @@ def markdown_lines(plan: Plan) -> list[str]:
     lines.append("")
     for b in plan.budgets:
         mark = "❌ over budget" if b.refused else "✅ within budget"
-        lines.append(f"- Budget of {env_line(b)}: {mark}")
+        lines.append(f"- Budget of {env_line(b)}" + (f": {mark}" if b.runs else ""))
     if plan.budgets:
         lines.append("")
     total = totals_line(plan)
