@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.planner.cost import ESTIMATED_KINDS, Cap, EnvBudget, RunCost, estimate
+from engine.planner.cost import ESTIMATED_KINDS, estimate
+from engine.planner.cost_model import Cap, EnvBudget, RunCost
 from engine.planner.plan import Action, Change
 from engine.spec.addresses import Address
 from engine.spec.pricing import currency, money

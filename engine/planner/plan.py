@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from engine.planner.cost import EnvBudget, RunCost
+from engine.planner.cost_model import EnvBudget, RunCost
 
 PLAN_FORMAT = 1
 SENSITIVE = "(sensitive)"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from engine.planner.cost import RunCost
 from engine.planner.cost import estimate as estimate_run
+from engine.planner.cost_model import RunCost
 from engine.spec.addresses import Address
 from engine.spec.workspace import Workspace
 from engine.state.model import RunRecord

@@ -6,7 +6,7 @@ preview's comment. It reads only the JSON-able estimate (`engine.planner.cost.Ru
 
 from __future__ import annotations
 
-from engine.planner.cost import Cap, EnvBudget, RunCost
+from engine.planner.cost_model import Cap, EnvBudget, RunCost
 from engine.planner.plan import Plan
 from engine.spec.pricing import money
 
