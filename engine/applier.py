@@ -11,7 +11,8 @@ becomes ready (in plan order) when the last one finishes, so an apply of N chang
 dependencies costs O((N + E) log N) however long its chains are.
 Dependents of a failed change are skipped as "upstream failed" and only the root error is
 reported; everything else goes on. A BLOCKED change proceeds only if the gate it waits for
-passed for exactly its digest in this apply.
+passed for exactly its digest in this apply. A run the plan marked over its budget
+(`engine.planner.budget`) fails before its provider is called: nothing of it starts.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import faults
-from engine.errors import AgentOpsError, ProviderError, TemporaryError
+from engine.errors import AgentOpsError, OverBudget, ProviderError, TemporaryError
+from engine.planner.budget import HINT as BUDGET_HINT
 from engine.planner.plan import Action, Change, Plan
 from engine.providers.base import Context, Desired, JobProvider, ResourceProvider, RunInputs
 from engine.spec.addresses import Address
@@ -197,6 +199,8 @@ class Applier:
                     self._finish(change, skipped)
                 elif change.action is Action.NOOP:
                     self._finish(change, Outcome(change.address, change.action, "ok"))
+                elif (refused := _over_budget(change)) is not None:
+                    self._finish(change, refused)
                 else:
                     self.on_event("start", change, None)
                     running[pool.submit(self._execute, change)] = change
@@ -399,6 +403,14 @@ class RunFailed(AgentOpsError):
         super().__init__(message)
         self.summary = summary
         self.verdict = verdict
+
+
+def _over_budget(change: Change) -> Outcome | None:
+    """A run the plan found over its budget fails here, before anything of it starts."""
+    if change.cost is None or not change.cost.refused:
+        return None
+    exc = OverBudget(f"not started: {change.cost.refused}", hint=BUDGET_HINT)
+    return Outcome(change.address, change.action, "failed", _message(exc))
 
 
 def _message(exc: AgentOpsError) -> str:

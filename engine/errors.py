@@ -8,6 +8,7 @@ AgentOpsError                  base: everything the CLI turns into a message, ne
 │   ├── StateMoved             this copy was retired by `state migrate` (says where it went)
 │   └── StalePlan              a saved plan no longer matches state or workspace
 ├── EvaluatorConfigError       an evaluator reference or its params are wrong (before scoring)
+├── OverBudget                 apply refused to start a run: its estimate is over a budget
 ├── ProviderError              raised by providers at their boundary, never an SDK error
 │   ├── TemporaryError         retry later (throttling, eventual consistency); has `delay`
 │   └── PermanentError         retrying will not help (bad config, permission, quota)
@@ -73,6 +74,10 @@ class StalePlan(StateError):
 
 class EvaluatorConfigError(AgentOpsError):
     """An evaluator reference or its params are wrong; raised before any item is scored."""
+
+
+class OverBudget(AgentOpsError):
+    """A run's estimate is over its budget (or cannot be checked against it): not started."""
 
 
 class ProviderError(AgentOpsError):

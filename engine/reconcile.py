@@ -231,6 +231,7 @@ def make_plan(s: Session, opts: PlanOptions, observed: dict[str, Observed]) -> P
         run_inputs=s.run_inputs,
         observed=observed,
         providers=s.providers,
+        workspace=s.ws,
     )
     opts = PlanOptions(**{**opts.__dict__, "workspace_digest": workspace_digest(s)})
     p = plan(inp, opts)
@@ -297,6 +298,7 @@ def apply(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> ApplyResult:
     nodes: dict[str, GraphNode] = {str(n.address): n for n in s.graph}
+    s.ctx.cost_estimates = {c.address: c.cost.to_json() for c in p.changes if c.cost is not None}
     resource_providers: dict[str, ResourceProvider] = {}
     job_providers: dict[str, JobProvider] = {}
     for c in p.changes:

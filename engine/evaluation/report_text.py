@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from engine.evaluation.gate import Check, fmt_metric
 from engine.evaluation.results import total_tokens
 from engine.evaluation.run import EvalRun, VariantRun
+from engine.spec.pricing import versus
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -136,6 +137,9 @@ def renderables(run: EvalRun) -> list[object]:
         out.append(Text(verdict_line(run)))
     if run.gate is not None:
         out.append(gate_table(run))
+    cost = versus(run.cost)
+    if cost is not None:
+        out.append(Text(f"cost: {cost}"))
     out.extend(f"report: {path}" for path in run.reports.values())
     return out
 
@@ -194,6 +198,9 @@ def render_markdown(run: EvalRun) -> str:
                 f"{goal} Winner: **{best.name}** ({best.label}).{why} Write it back into the "
                 f"Agent spec with `agentops experiment apply-best {run.name} --write`.",
             ]
+    cost = versus(run.cost)
+    if cost is not None:
+        lines += ["", f"Cost: {cost}."]
     if run.langfuse:
         links = ", ".join(f"[{n}]({u})" for n, u in sorted(run.langfuse.items()))
         lines += ["", f"Langfuse dataset runs: {links}"]

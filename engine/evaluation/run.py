@@ -66,6 +66,9 @@ class EvalRun:
     reports: dict[str, str] = field(default_factory=dict)
     #: `store: langfuse`: variant name -> URL of its Langfuse dataset run
     langfuse: dict[str, str] = field(default_factory=dict)
+    #: {"estimate": the plan's estimate or None, "actual": what it used and cost}
+    #: (`engine.planner.cost`, `engine.evaluation.cost`; {} for runs recorded before)
+    cost: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ranked(self) -> list[VariantRun]:

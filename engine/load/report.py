@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.spec.pricing import versus
+
 Summary = Mapping[str, Any]
 
 
@@ -92,6 +94,9 @@ def markdown(address: str, s: Summary) -> str:
     if s["grading"]:
         lines += ["", "## Grading (sampled)", "", "| evaluator | mean | graded |", "|---|---|---|"]
         lines += [f"| {n} | {g['mean']:.3f} | {g['graded']} |" for n, g in s["grading"].items()]
+    cost = versus(s.get("cost"))
+    if cost is not None:
+        lines += ["", "## Cost", "", f"{cost}."]
     return "\n".join(lines) + "\n"
 
 
@@ -137,6 +142,9 @@ def summary_renderables(address: str, s: Summary) -> list[object]:
         out.append(Text.from_markup(f"  {mark} {escape(r['message'])}"))
     for w in s["warnings"]:
         out.append(Text.from_markup(f"  [yellow]warning:[/yellow] {escape(w)}"))
+    cost = versus(s.get("cost"))
+    if cost is not None:
+        out.append(Text(f"  cost: {cost}"))
     paths = s["report"]
     shown = " · ".join(paths.values()) if isinstance(paths, Mapping) else str(paths)
     out.append(Text(f"  report: {shown}"))

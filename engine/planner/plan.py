@@ -1,7 +1,9 @@
 """The Plan: ordered changes with verbs, reasons, field diffs and dependencies.
 
 The same structure feeds every renderer (text, markdown, JSON) and is what `plan --out`
-saves and `apply PLANFILE` executes. JSON format version: `PLAN_FORMAT`.
+saves and `apply PLANFILE` executes. JSON format version: `PLAN_FORMAT` (the cost
+estimates, `cost` on a run and on the plan, were added without a new version: old plan files
+have none, and readers ignore keys they do not know; docs/plan-format.md).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from engine.planner.cost_model import EnvBudget, RunCost
 
 PLAN_FORMAT = 1
 SENSITIVE = "(sensitive)"
@@ -82,9 +86,12 @@ class Change:
     unblocks_if_gate_passes: bool = False
     #: for BLOCKED: the verb it becomes once the gate passed (create or update)
     then: Action | None = None
+    #: for RUN: the estimate of what it costs (and whether apply refuses to start it)
+    cost: RunCost | None = None
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        d["cost"] = self.cost.to_json() if self.cost is not None else None
         d["action"] = self.action.value
         d["then"] = self.then.value if self.then else None
         d["reasons"] = [{"code": r.code.value, "detail": r.detail} for r in self.reasons]
@@ -111,6 +118,7 @@ class Change:
             blocked_by=d["blocked_by"],
             unblocks_if_gate_passes=d["unblocks_if_gate_passes"],
             then=Action(d["then"]) if d.get("then") else None,
+            cost=RunCost.from_json(d["cost"]) if d.get("cost") else None,
         )
 
 
@@ -127,6 +135,8 @@ class Plan:
     envs: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: each Environment budget against the sum of the plan's runs there
+    budgets: list[EnvBudget] = field(default_factory=list)
 
     @property
     def actionable(self) -> list[Change]:
@@ -141,6 +151,32 @@ class Plan:
         for c in self.changes:
             out[c.action.value] += 1
         return out
+
+    @property
+    def costs(self) -> list[tuple[Change, RunCost]]:
+        return [(c, c.cost) for c in self.changes if c.cost is not None]
+
+    def cost_json(self) -> dict[str, Any] | None:
+        """The plan's totals: None when no run in it is estimated."""
+        costs = [r for _c, r in self.costs]
+        if not costs:
+            return None
+        tokens = [r.total_tokens for r in costs]
+        amounts: dict[str, float] | None = {}
+        for r in costs:
+            if amounts is None or r.amount is None:
+                amounts = None
+                continue
+            amounts[r.currency] = amounts.get(r.currency, 0.0) + r.amount
+        return {
+            "runs": len(costs),
+            "invocations": sum(r.invocations for r in costs),
+            "judge_calls": sum(r.judge_calls for r in costs),
+            "total_tokens": None if None in tokens else sum(t or 0 for t in tokens),
+            "amounts": amounts,
+            "refused": [c.address for c, r in self.costs if r.refused],
+            "budgets": [b.to_json() for b in self.budgets],
+        }
 
     def to_json(self) -> dict[str, Any]:
         out = self._json()
@@ -160,6 +196,7 @@ class Plan:
             "targets": self.targets,
             "summary": self.counts(),
             "warnings": self.warnings,
+            "cost": self.cost_json(),
             "changes": [c.to_json() for c in self.changes],
         }
 
@@ -178,4 +215,5 @@ class Plan:
             envs=d["envs"],
             targets=d["targets"],
             warnings=d["warnings"],
+            budgets=[EnvBudget.from_json(b) for b in (d.get("cost") or {}).get("budgets", [])],
         )

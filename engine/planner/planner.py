@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.errors import UsageError
+from engine.planner.budget import attach
 from engine.planner.drift import drift_detail, drifted, refresh_changes
 from engine.planner.plan import Action, Change, FieldDiff, Plan, Reason, ReasonEntry
 from engine.planner.promotion import apply_gates
@@ -19,6 +20,7 @@ from engine.providers.base import Desired, Observed, RunInputs
 from engine.spec.addresses import Address
 from engine.spec.graph import DesiredGraph
 from engine.spec.schema import RUN_KINDS
+from engine.spec.workspace import Workspace
 from engine.state.model import RunRecord, State
 
 RESOURCE_KINDS = frozenset({"Agent", "Dataset", "EvaluationRule"})
@@ -49,6 +51,9 @@ class PlanInput:
     #: observations of resources recorded in state, by address string
     observed: Mapping[str, Observed] = field(default_factory=dict)
     providers: Mapping[Address, str] = field(default_factory=dict)
+    #: the specs, datasets and price tables the runs' cost is estimated from (None: the
+    #: plan carries no estimate)
+    workspace: Workspace | None = None
 
 
 def select(graph: DesiredGraph, opts: PlanOptions) -> set[Address]:
@@ -117,6 +122,8 @@ def plan(inp: PlanInput, opts: PlanOptions) -> Plan:
     )
     if not opts.destroy and not opts.refresh_only:
         _orphans(inp, plan_, opts)
+        if inp.workspace is not None:
+            plan_.budgets = attach(inp.workspace, state, changes)
     return plan_
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from engine.evaluation.baseline import LATENCY, Comparison, MetricDelta
 from engine.preview.run import GateResult, PreviewResult
+from engine.render.cost import caps, money_text, shows_money
 from engine.render.plan import render_markdown
 
 LIMIT = 65_536
@@ -102,20 +103,35 @@ def _gate(r: GateResult) -> list[str]:
 
 
 def _costs(result: PreviewResult) -> list[str]:
+    """The plan's estimate of each run (`engine.planner.cost`); money and budget columns only
+    where an environment has a price table or a budget."""
     if not result.costs:
         return []
+    money = any(shows_money(e.cost) for e in result.costs)
+    budget = any(e.cost.budget is not None or e.cost.refused for e in result.costs)
+    head = "| run | invocations (items × variants × repetitions) | tokens (from earlier runs) |"
+    head += " cost |" * money + " budget |" * budget
     lines = [
         "<details><summary>Estimated cost</summary>",
         "",
-        "| run | invocations (items × variants × repetitions) | tokens (from earlier runs) |",
-        "|---|---|---|",
+        head,
+        "|---|---|---|" + "---|" * (money + budget),
     ]
     for e in result.costs:
         tokens = "n/a (never ran)" if e.tokens is None else f"~{e.tokens:,}"
-        lines.append(
+        if e.tokens is not None and not e.cost.tokens_from.endswith(("run", "(same agent)")):
+            tokens += f" ({e.cost.tokens_from})"
+        row = (
             f"| `{e.address}` | {e.invocations} ({e.items} × {e.variants} × {e.repetitions}) "
             f"| {tokens} |"
         )
+        if money:
+            row += f" {money_text(e.cost)} |"
+        if budget:
+            cap = caps(e.cost.budget) if e.cost.budget is not None else ""
+            refused = f"❌ {e.cost.refused}" if e.cost.refused else ""
+            row += " " + " — ".join(p for p in (cap, refused) if p).replace("|", "\\|") + " |"
+        lines.append(row)
     return [*lines, "", "</details>", ""]
 
 
@@ -149,7 +165,7 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
         for r in result.results:
             head += _gate(r)
     body = "\n".join(head)
-    plan = render_markdown(result.main_plan)
+    plan = render_markdown(result.main_plan, costs_table=False)  # the cost section has it
     fold = [
         "",
         "<details><summary>Plan for every environment</summary>",

@@ -64,6 +64,9 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     #: where progress, tables and messages for a person go (live, plain or JSON lines)
     terminal: Terminal = field(default_factory=Terminal)
+    #: run address -> the plan's cost estimate of it (`RunCost.to_json()`), set by apply:
+    #: a run records it next to its actual usage (`summary["cost"]`)
+    cost_estimates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class ResourceProvider(Protocol):

@@ -1,6 +1,7 @@
 """Plan renderers: Terraform-like text, markdown for pull-request comments, JSON.
 
-Secret values are shown as `(sensitive)`, but a change to them is still shown.
+Secret values are shown as `(sensitive)`, but a change to them is still shown. A run shows
+its cost estimate and budget under it, and the plan its totals (`engine.render.cost`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 from typing import Any
 
 from engine.planner.plan import Action, Change, Plan
+from engine.render import cost as costs
 
 SYMBOL = {
     Action.CREATE: "+",
@@ -81,11 +83,24 @@ def render_text(plan: Plan, color: bool = False) -> str:
             lines.append(f"  #   then: {c.then.value}")
         lines.append(paint(COLOR[c.action], f"  {SYMBOL[c.action]} {c.address}"))
         lines.extend(_field_lines(c, paint))
+        lines.extend(_cost_lines(c, paint))
         if c.depends_on:
             lines.append(f"      depends on: {', '.join(c.depends_on)}")
         lines.append("")
+    lines.extend(costs.text_lines(plan))
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
+
+
+def _cost_lines(c: Change, paint: Any) -> list[str]:
+    if c.cost is None:
+        return []
+    out = [f"      cost: {costs.describe(c.cost)}"]
+    if c.cost.budget is not None:
+        out.append(f"      budget: {costs.caps(c.cost.budget)}")
+    if c.cost.refused:
+        out.append(paint("31", f"      ✗ apply will not start it: {c.cost.refused}"))
+    return out
 
 
 def _field_lines(c: Change, paint: Any) -> list[str]:
@@ -106,7 +121,9 @@ def _field_lines(c: Change, paint: Any) -> list[str]:
     return out
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, costs_table: bool = True) -> str:
+    """The plan as a pull-request comment; `costs_table=False` leaves out the cost table (the
+    preview's comment has its own cost section)."""
     lines = ["### agentops plan", ""]
     for w in plan.warnings:
         lines.append(f"> **Warning:** {w}")
@@ -135,6 +152,8 @@ def render_markdown(plan: Plan) -> str:
             if new is not None:
                 lines.append(f"+ {f.path}: {_short(new, 120)}")
         lines += ["```", "", "</details>", ""]
+    if costs_table:
+        lines.extend(costs.markdown_lines(plan))
     lines.append(f"**{summary_line(plan)}**")
     return "\n".join(lines) + "\n"
 

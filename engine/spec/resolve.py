@@ -4,12 +4,14 @@ Pipeline role: `resolve`, the stage after `validate`. Each document validated on
 here the workspace is checked as a whole: every Environment's model aliases, each Agent's
 references, files and `calls:` (cycles are printed as the path), and each Dataset's items;
 then the runs (`run_checks.py`; `gate_checks.py`: also whether every agent of a promoted
-environment is covered by a gate, and whether a gate can promote at all). Problems are
-appended to `Workspace.diagnostics`.
+environment is covered by a gate, and whether a gate can promote at all); last the prices
+a `budget.maxCost` needs (`budget_checks.py`). Problems are appended to
+`Workspace.diagnostics`.
 """
 
 from __future__ import annotations
 
+from engine.spec.budget_checks import BudgetChecks
 from engine.spec.checks import Checks
 from engine.spec.datasets import load_dataset_file, parse_items
 from engine.spec.gate_checks import GateChecks
@@ -51,6 +53,7 @@ def resolve(ws: Workspace) -> None:
         runs.check_loadtest(lt)
     for mon in ws.monitors.values():
         runs.check_monitor(mon)
+    BudgetChecks(ws).check()
     ws.diagnostics.extend(unset_env_warnings(ws))
 
 

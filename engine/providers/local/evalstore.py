@@ -63,6 +63,7 @@ _META_KEYS = (
     "timings",
     "reports",
     "langfuse",
+    "cost",
 )
 
 
@@ -260,6 +261,7 @@ def _build(
         timings=meta.get("timings") or {},
         reports=meta.get("reports") or {},
         langfuse=meta.get("langfuse") or {},
+        cost=meta.get("cost") or {},
     )
     ranking, objective = meta.get("ranking"), run.objective
     if ranking is not None:

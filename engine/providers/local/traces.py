@@ -312,6 +312,22 @@ class TraceStore:
             [(str(r[0]), str(r[1])) for r in items],
         )
 
+    def usage_between(
+        self, env: str, agent: str, source: str, since: float, until: float
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(traces, their usage records) of an agent's `source` traffic that started in
+        [since, until]: what a load test's requests reported (the time index)."""
+        if not self.path.exists():
+            return 0, []
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT usage FROM traces WHERE env = ? AND agent = ? AND started_at >= ?"
+                " AND started_at <= ? AND source = ?",
+                (env, agent, since, until, source),
+            ).fetchall()
+        usages = [json.loads(r[0]) for r in rows]
+        return len(rows), [u for u in usages if isinstance(u, dict)]
+
     def window_scores(self, monitor: str, since: float) -> list[TraceScore]:
         """Every score the monitor recorded on traces that started at or after `since`."""
         with self.connect() as conn:

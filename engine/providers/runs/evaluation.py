@@ -3,8 +3,8 @@
 Pipeline role: the `local-eval` JobProvider the registry routes both run kinds to. The
 planner decides *whether* a run happens (its inputs digest, `engine.providers.runs.inputs`); this
 provider does it (`engine.providers.runs.eval_runner`), keeps every result in the local store,
-writes the reports, and hands the applier a compact summary for state. Two contracts the
-planner relies on:
+writes the reports, and hands the applier a compact summary for state (with `cost`: the
+plan's estimate next to what the run used and cost). Two contracts the planner relies on:
 
 * a QualityGate's summary carries `agent_digest` (the exact digest it evaluated) and
   `covered` (name -> digest of every agent its verdict covers: the agent, its callees, its
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
+from engine.evaluation.cost import actual_of
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.providers.base import Context, RunInputs, RunResult
@@ -84,6 +85,9 @@ class LocalEvalProvider:
         self, node: GraphNode, inputs: RunInputs, ctx: Context, prior: RunRecord | None
     ) -> RunResult:
         failed: dict[str, Any] = {"agent_digest": inputs.attrs.get("agent_digest")}
+        estimate = ctx.cost_estimates.get(str(node.address))
+        # nothing ran, so nothing was used: the estimate is kept for the record
+        failed["cost"] = {"estimate": estimate, "actual": None}
         if node.kind == "QualityGate":
             failed["covered"] = input_digests(inputs.attrs, node.spec.doc.spec.agent)
         interrupted = "interrupted; every ephemeral agent of the run was stopped"
@@ -105,6 +109,8 @@ class LocalEvalProvider:
             if ctx.cancel.is_set():
                 return RunResult("failed", failed, interrupted)
         judge(run, plan.spec)
+        actual = actual_of(ctx.workspace, run, plan.spec.evaluators, plan.items, plan.spec.budget)
+        run.cost = {"estimate": estimate, "actual": actual}
         if not_recorded is not None:
             # The run and its report are kept locally; Langfuse misses it, so it is not a
             # success: the next apply runs it again (and records it).
@@ -119,6 +125,7 @@ class LocalEvalProvider:
         summary = summarize(run)
         if "covered" in failed:
             summary["covered"] = failed["covered"]
+        summary["cost"] = run.cost
         # Failed with its run recorded: the gate's checks said no (a verdict, exit code 3)
         verdict = run.status == "failed" and not_recorded is None
         return RunResult(run.status, summary, message, verdict=verdict)

@@ -121,5 +121,7 @@ def grade(
             "mean": sum(values) / len(values) if values else 0.0,
             "graded": len(values),
             "errors": errors,
+            # evaluations made (each distinct answer once): the judge calls of a judge
+            "calls": len(cache),
         }
     return report

@@ -11,7 +11,8 @@ Role: the job provider for `kind: LoadTest` (route "locust"). One run:
        (`load_records`), markdown and HTML reports in .agentops/reports/<run id>.{md,html}
        (`agentops report loadtest.<name>` writes them again from the store), terminal table
     -> RunResult: "failed" names every failed SLO with its measured value and limit; the
-       summary's `report` holds both report paths (workspace-relative), as evaluation runs do.
+       summary's `report` holds both report paths (workspace-relative), as evaluation runs do,
+       and its `cost` the plan's estimate next to what the run used (`load_cost`).
 
 The provider never imports Locust: the generator's gevent patching must not meet this
 process (see `engine.load`).
@@ -44,6 +45,7 @@ from engine.load.timeline import users_log
 from engine.providers.base import Context, RunInputs, RunResult
 from engine.providers.local.store import LocalStore
 from engine.providers.runs.inputs import langfuse_recorder, run_inputs
+from engine.providers.runs.load_cost import load_actual
 from engine.providers.runs.load_grading import grade, judge_config
 from engine.providers.runs.load_records import save_run
 from engine.providers.runs.load_target import Target, preflight, resolve_target
@@ -190,7 +192,8 @@ class LocustProvider:
             recorder = langfuse_recorder(ctx, env)
         except AgentOpsError as exc:
             message = f"{exc} ({exc.hint})" if exc.hint else str(exc)
-            return RunResult("failed", {"run_id": run_id, "error": message}, message)
+            cost = {"estimate": ctx.cost_estimates.get(address), "actual": None}
+            return RunResult("failed", {"run_id": run_id, "error": message, "cost": cost}, message)
         config = runner_config(spec, prompts, target, run_id)
         run_dir = private_dir(self.state_dir / "loadtests") / run_id
         run_dir.mkdir(mode=0o700)
@@ -203,6 +206,10 @@ class LocustProvider:
             shutil.rmtree(run_dir, ignore_errors=True)
         grading = grade(samples, spec.grading, ctx.workspace.root, judge)
         summary = self._summary(spec, config, target, outcome, samples, grading)
+        summary["cost"] = {
+            "estimate": ctx.cost_estimates.get(address),
+            "actual": load_actual(ctx, spec, env, target, samples, grading),
+        }
         problems = self._problems(outcome, config, summary)
         status = "succeeded" if summary["passed"] and not problems else "failed"
         if recorder is not None:

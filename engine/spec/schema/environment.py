@@ -14,6 +14,7 @@ from engine.spec.schema.base import (
     SecretRef,
     SpecModel,
 )
+from engine.spec.schema.cost import Budget, Pricing
 
 
 class AwsSettings(SpecModel):
@@ -205,6 +206,16 @@ class EnvironmentSpec(SpecModel):
         default=None,
         description="An LLM judge for the evaluators that need one. Default: none (evaluators "
         "use their offline methods).",
+    )
+    pricing: Pricing | None = Field(
+        default=None,
+        description="prices per 1M tokens of the models (aliases or provider:id) runs here "
+        "invoke; the plan estimates each run's cost from them",
+    )
+    budget: Budget | None = Field(
+        default=None,
+        description="caps the estimated sum of the runs in this environment per plan/apply; "
+        "its tokensPerCall/tokensPerJudgeCall are the estimates of runs without their own",
     )
 
     @model_validator(mode="after")

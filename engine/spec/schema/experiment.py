@@ -15,6 +15,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name, SpecModel
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef
 
 
@@ -129,7 +130,7 @@ class Objective(SpecModel):
         return data
 
 
-class ExperimentSpec(SpecModel):
+class ExperimentSpec(WithoutEmptyBudget):
     """A base agent x a matrix of variants on a dataset, scored and ranked by an objective."""
 
     agent: Name = Field(
@@ -181,6 +182,11 @@ class ExperimentSpec(SpecModel):
         default=60.0,
         description="How long one invocation may take; slower calls fail. A duration; default 60s.",
         examples=["60s", "2m"],
+    )
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
     )
 
 

@@ -15,6 +15,7 @@ from engine.spec.schema.base import (
     Name,
     SpecModel,
 )
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef
 
 
@@ -131,7 +132,7 @@ class Grading(SpecModel):
     )
 
 
-class LoadTestSpec(SpecModel):
+class LoadTestSpec(WithoutEmptyBudget):
     """The traffic (prompts, load model, length), the objectives and how answers are graded."""
 
     agent: Name = Field(description="The Agent under load (its name).", examples=["docs-assistant"])
@@ -214,6 +215,11 @@ class LoadTestSpec(SpecModel):
         default=30.0,
         description="How long one request may take; slower requests fail. A duration; default 30s.",
         examples=["30s"],
+    )
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
     )
 
     @model_validator(mode="after")

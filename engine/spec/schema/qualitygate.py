@@ -10,11 +10,12 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name, SpecModel
+from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name
+from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
 
 
-class QualityGateSpec(SpecModel):
+class QualityGateSpec(WithoutEmptyBudget):
     """An agent digest on a dataset in a test environment, with the thresholds it must meet."""
 
     agent: Name = Field(
@@ -82,6 +83,11 @@ class QualityGateSpec(SpecModel):
         "of the digest promoted now), checked by `agentops preview`: an evaluator label (its "
         "mean, 0 to 1) or `latency_ms` (rise, in ms). Default: none.",
         examples=[{"facts": 0.05, "latency_ms": 200}],
+    )
+    budget: Budget | None = Field(
+        default=None,
+        description="caps this run's estimated cost, tokens and invocations; apply refuses "
+        "the run before starting it when the estimate is over",
     )
 
     @model_validator(mode="after")
