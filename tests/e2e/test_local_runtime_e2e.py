@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from engine.cli import main
 from engine.invoke import LocalInvoker
 from engine.providers.local.runtime import owned_processes
+from engine.runtime.pgroup import proc_stat
 from engine.runtime.token import load_or_create_token
 from engine.state.local import LocalStateStore
 
@@ -138,7 +140,14 @@ def test_local_runtime_lifecycle(ws: Path, capsys: pytest.CaptureFixture[str]) -
     import os
     import signal
 
-    os.kill(int(str(second["agent.specialist[dev]"]["pid"])), signal.SIGKILL)
+    killed = int(str(second["agent.specialist[dev]"]["pid"]))
+    os.kill(killed, signal.SIGKILL)
+    # kill(2) returns before the process is gone: wait until it is dead (a zombie or reaped),
+    # or a loaded machine plans "unhealthy" for a process that is still exiting
+    deadline = time.monotonic() + 10
+    while (st := proc_stat(killed)) is not None and st.state != "Z":
+        assert time.monotonic() < deadline, f"pid {killed} survived SIGKILL"
+        time.sleep(0.02)
     capsys.readouterr()
     assert main(["-C", str(ws), "plan", "--detailed-exitcode"]) == 2
     out = capsys.readouterr().out
