@@ -16,6 +16,17 @@ from engine.evaluation.ranking import RankingOutcome
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """A dataset item as the run asked it, so a report shows the question next to the
+    answers even after the dataset changed (runs recorded before items were kept: none)."""
+
+    id: str
+    index: int
+    input: object
+    expected: object = None
+
+
 @dataclass
 class VariantRun:
     name: str
@@ -66,6 +77,8 @@ class EvalRun:
     reports: dict[str, str] = field(default_factory=dict)
     #: `store: langfuse`: variant name -> URL of its Langfuse dataset run
     langfuse: dict[str, str] = field(default_factory=dict)
+    #: the dataset items the run asked, in dataset order
+    items: list[ItemRecord] = field(default_factory=list)
 
     @property
     def ranked(self) -> list[VariantRun]:
