@@ -291,12 +291,34 @@ def build_grid(
     cap: int = MAX_CASE_CELLS,
 ) -> Grid:
     """Items x `columns`; rows in dataset order, or failing (and `tags`, in `TAGS` order)
-    first; at most about `cap` answers in all (failing rows kept first)."""
+    first; at most about `cap` answers in all (failing rows kept first). Which rows to show
+    is decided on the verdicts alone, so a 10,000-case run builds only the rows it shows."""
     by_label = {e.label: e for e in infos}
     labels = [e.label for e in infos]
     grouped = [_by_item(cases) for _, cases in columns]
+    every = _items(items, [cases for _, cases in columns])
+    tag_of = dict(tags or {})
+
+    def failing(item: ItemRecord) -> bool:
+        return any(case_passed(c, by_label) is False for g in grouped for c in g.get(item.id, []))
+
+    flags = {item.id: failing(item) for item in every}
+
+    def urgency(item: ItemRecord) -> tuple[int, int, int]:
+        tag = tag_of.get(item.id, "")
+        rank = TAGS.index(tag) if tag in TAGS else len(TAGS)
+        return (rank, 0 if flags[item.id] else 1, item.index)
+
+    per_row = max((sum(len(g.get(item.id, [])) for g in grouped) for item in every), default=1)
+    limit = max(1, cap // max(1, per_row))
+    shown = sorted(every, key=urgency) if failing_first else every
+    capped = None
+    if len(every) > limit:
+        keep = {item.id for item in sorted(every, key=urgency)[:limit]}
+        shown = [item for item in shown if item.id in keep]
+        capped = limit
     rows = []
-    for item in _items(items, [cases for _, cases in columns]):
+    for item in shown:
         cells = [
             cell(col.key, g.get(item.id, []), by_label, labels)
             for (col, _), g in zip(columns, grouped, strict=True)
@@ -314,25 +336,12 @@ def build_grid(
                 if item.expected is not None
                 else "",
                 cells=cells,
-                tag=(tags or {}).get(item.id, ""),
+                tag=tag_of.get(item.id, ""),
             )
         )
-    failing = sum(1 for r in rows if r.failing)
-
-    def urgency(r: Row) -> tuple[int, int, int]:
-        tag = TAGS.index(r.tag) if r.tag in TAGS else len(TAGS)
-        return (tag, 0 if r.failing else 1, r.index)
-
-    per_row = max(1, max((sum(len(c.attempts) for c in r.cells) for r in rows), default=1))
-    limit = max(1, cap // per_row)
-    shown = sorted(rows, key=urgency) if failing_first else rows
-    capped = None
-    if len(rows) > limit:
-        keep = {id(r) for r in sorted(rows, key=urgency)[:limit]}
-        shown = [r for r in shown if id(r) in keep]
-        capped = limit
     cols = [col for col, _ in columns]
-    return Grid(cols, shown, total=len(rows), failing=failing, limit=capped)
+    total = sum(flags.values())
+    return Grid(cols, rows, total=len(every), failing=total, limit=capped)
 
 
 def _slug(text: str) -> str:
