@@ -36,9 +36,10 @@ BINS = 120
 #: a limit up to this many times the slowest call stretches the axis; beyond, it is drawn
 #: at the axis end, labelled "off the scale"
 STRETCH = 1.6
-#: width of a chart that fills a card, and of one chart in a two-column grid (px)
+#: plot width of a chart that fills a card, and of one in the grid of score distributions
+#: (three a row on a desktop; on a phone about its natural width)
 WIDE = 1060
-HALF = 470
+HALF = 300
 
 #: what a dot's colour says, in legend order
 OUTCOMES = {
