@@ -56,9 +56,9 @@ def make(items: int, variants: int, reps: int) -> EvalRun:
             for i in records
         ]  # fmt: skip
         values = {"model": {"name": f"m{n}", "value": f"m{n}"}}
+        agg = aggregate(cases, infos)
         vruns.append(
-            VariantRun(f"v{n + 1}", f"model=m{n}", values, "d", "offline", aggregate(cases, infos),
-                       cases, n + 1)  # fmt: skip
+            VariantRun(f"v{n + 1}", f"model=m{n}", values, "d", "offline", agg, cases, n + 1)
         )
     return EvalRun(
         run_id="experiment-bench-dev-1", address="experiment.bench[dev]", kind="Experiment",
