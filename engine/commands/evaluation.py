@@ -133,7 +133,11 @@ def _report(root: Path, what: str | None, fmt: str) -> tuple[str, str, str]:
     if load is not None and (run is None or load["finished_at"] > run.finished_at):
         return load["address"], load["run_id"], run_report(store, load["run_id"], fmt)
     if run is not None:
-        return run.address, run.run_id, render_html(run) if fmt == "html" else render_markdown(run)
+        if fmt != "html":
+            return run.address, run.run_id, render_markdown(run)
+        earlier = _eval_store(root).previous(run)
+        previous = _eval_store(root).load(earlier) if earlier is not None else None
+        return run.address, run.run_id, render_html(run, previous=previous)
     raise _no_run(store, what, kind)
 
 

@@ -16,6 +16,17 @@ from engine.evaluation.ranking import RankingOutcome
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """A dataset item as the run asked it, so a report shows the question next to the
+    answers even after the dataset changed (runs recorded before items were kept: none)."""
+
+    id: str
+    index: int
+    input: object
+    expected: object = None
+
+
 @dataclass
 class VariantRun:
     name: str
@@ -69,6 +80,8 @@ class EvalRun:
     #: {"estimate": the plan's estimate or None, "actual": what it used and cost}
     #: (`engine.planner.cost`, `engine.evaluation.cost`; {} for runs recorded before)
     cost: dict[str, Any] = field(default_factory=dict)
+    #: the dataset items the run asked, in dataset order
+    items: list[ItemRecord] = field(default_factory=list)
 
     @property
     def ranked(self) -> list[VariantRun]:

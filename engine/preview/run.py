@@ -37,6 +37,7 @@ from engine.providers.local.evalstore import EvalStore
 from engine.providers.local.runtime import owned_processes
 from engine.providers.local.store import LocalStore
 from engine.providers.registry import Registry
+from engine.providers.runs.evaluation import write_html_report
 from engine.reconcile import Session, apply, make_plan, open_session, prepare
 from engine.spec.addresses import Address
 from engine.spec.graph import build_graph
@@ -294,15 +295,17 @@ def _judge(
             (promoted.get(str(Address("Agent", spec.agent, e))) for e in spec.promotes), None
         )
         old_id = main_evals.find_passing(gr.address, digest) if digest else None
-        old = main_evals.load(old_id).variants[0].cases if old_id else None
+        old_run = main_evals.load(old_id) if old_id else None
         gr.comparison = compare(
             new.variants[0].cases,
-            old,
+            old_run.variants[0].cases if old_run else None,
             [e.label for e in new.evaluators],
             spec.max_regression,
             baseline_run=old_id,
             baseline_digest=digest,
         )
+        # the report written when the gate ran had no baseline yet: now it has
+        write_html_report(directory, preview_evals, new, comparison=gr.comparison, baseline=old_run)
         if gr.verdict_key is None:
             continue
         passed = gr.status == "succeeded" and not gr.comparison.regressed

@@ -21,10 +21,16 @@ from markupsafe import Markup
 #: the Vega-Lite version the specs are written for (vl-convert ships several)
 VEGA_LITE_VERSION = "5.20"
 
-#: shared look: the page's font and colours, no chart border, readable axis labels
+#: Arial's metrics: vl-convert lays every label out with the widths of the first font it
+#: finds, and the browser draws it with the first font *it* finds; with `system-ui` those
+#: differ (Liberation Sans vs DejaVu Sans on Linux) and long axis labels were cut off at the
+#: chart's edge. Arial, or its metric twin Liberation Sans, measures the same in both.
+FONT = "Arial, 'Liberation Sans', Helvetica, sans-serif"
+
+#: shared look: the font and colours, no chart border, readable axis labels
 THEME: dict[str, Any] = {
     "background": "white",
-    "font": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+    "font": FONT,
     "view": {"stroke": None},
     "axis": {
         "labelFontSize": 11,
@@ -52,8 +58,9 @@ def chart_svg(spec: Mapping[str, Any]) -> str:
     """The SVG markup of one Vega-Lite spec (the theme applied unless the spec sets `config`).
 
     The SVG keeps its viewBox and loses its fixed width and height, so CSS scales it to the
-    card's width (`svg.chart{width:100%;height:auto}`): full width on a desktop, readable on a
-    phone.
+    card's width (`svg.chart{width:100%;height:auto}`): full width on a desktop; on a phone
+    (base.html.j2) no narrower than its natural width `--w`, scrolling sideways in its
+    figure, so labels keep their size instead of shrinking to a third.
     """
     import vl_convert  # deferred: only report writers pay for the runtime
 
@@ -69,7 +76,7 @@ def _scalable(m: re.Match[str]) -> str:
     rest, width, height = m.groups()
     return (
         f'<svg{rest} class="marks chart" data-width="{width}" data-height="{height}"'
-        f' style="max-width:{width}px"'
+        f' style="max-width:{width}px;--w:{width}px"'
     )
 
 

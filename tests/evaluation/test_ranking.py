@@ -180,8 +180,8 @@ def test_reports_and_state_say_inconclusive() -> None:
     assert "**v1**" not in md and "--write" not in md
     assert "refuses without --force" in md
     html = render_html(run)
-    assert "<span class='badge inconclusive'>inconclusive</span>" in html
-    assert "class='best'" not in html and "exact tie" in html
+    assert '<span class="badge inconclusive">inconclusive</span>' in html
+    assert 'class="best"' not in html and "exact tie" in html
     from rich.console import Console
 
     console = Console(record=True, width=200)

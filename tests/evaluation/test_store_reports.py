@@ -31,12 +31,35 @@ def test_store_round_trip_keeps_every_case_score_and_aggregate(tmp_path: Path) -
     )
     assert store.find("experiment.hpo") is None
     back = store.load(run.run_id)
+    assert back.items == []  # recorded before items were kept: none, and no error
     assert back.gate == run.gate
     assert back.evaluators == run.evaluators
     (v,) = back.variants
     assert v.aggregate == run.variants[0].aggregate
     assert v.cases == sorted(run.variants[0].cases, key=lambda c: (c.repetition, c.item_index))
     assert v.cases[0].scores["trajectory"].error == "KeyError: 'x'"
+
+
+def test_the_store_keeps_the_items_and_finds_the_previous_run(tmp_path: Path) -> None:
+    from engine.evaluation.run import ItemRecord
+
+    store = EvalStore(LocalStore(tmp_path / "store.sqlite"))
+    first = make_run()
+    first.items = [ItemRecord("i-0", 0, {"question": "q0"}, {"response_facts": ["a"]})]
+    store.save(first)
+    back = store.load(first.run_id)
+    assert back.items == first.items
+    assert store.previous(back) is None
+    second = make_run()
+    second.run_id = first.run_id.replace("abcd", "ef01")
+    second.finished_at = "2026-01-01T00:02:00+00:00"
+    assert store.previous(second) == first.run_id  # before it is saved (publish)
+    store.save(second)
+    assert store.previous(store.load(second.run_id)) == first.run_id
+    assert store.previous(first) is None  # never a later run, never itself
+    gate = make_run("QualityGate")
+    store.save(gate)
+    assert store.previous(second) == first.run_id  # only the same address
 
 
 def test_markdown_is_a_pr_comment(tmp_path: Path) -> None:
@@ -63,11 +86,13 @@ def test_terminal_table_renders(tmp_path: Path) -> None:
 def test_html_is_self_contained(tmp_path: Path) -> None:
     page = render_html(make_run("QualityGate"))
     assert page.startswith("<!doctype html>")
-    # no external asset: no src/href to anything, no @import, no url(...)
-    assert not re.search(r"""(src|href)\s*=|@import|url\(""", page)
-    assert page.count("<svg") == 4  # heat map, two score distributions, latency
+    # no external asset: nothing loaded from src or <link>, no @import, no url(...); the
+    # only links are to the page's own drill-downs
+    assert not re.search(r"""src\s*=|<link|@import|url\(""", page)
+    assert set(re.findall(r'href="(.)', page)) == {"#"}
+    assert page.count("<svg") == 3  # two score distributions, latency (a gate: no heat map)
     assert "gate: mean ≥ 0.6" in page and "gate: p95 ≤ 150 ms" in page
-    assert "<script" not in page
+    assert page.count("<script") == 1  # the inline row filter
 
 
 def screenshot(html: Path, png: Path) -> None:

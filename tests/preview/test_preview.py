@@ -98,6 +98,10 @@ def test_preview_runs_the_gate_on_a_copy_and_main_reuses_its_verdict(
     # baseline deltas: main's passing run of the digest promoted in prd, 3 items x 2 reps
     assert "paired case(s)" in comment and "| refusal | 1.000 | 1.000 | +0.000 |" in comment
     assert "6 paired case(s)" in comment
+    # the preview's gate report is written again once the baseline is known (issue 18)
+    (report,) = (ws / ".agentops/previews/pr-123/reports").glob("qualitygate-*.html")
+    html = report.read_text()
+    assert "<h2>Baseline comparison</h2>" in html and 'id="grid-baseline"' in html
     # the cost estimate: 3 items x 1 variant x 2 repetitions, tokens from main's run
     assert "| `qualitygate.release[tst]` | 6 (3 × 1 × 2) | ~" in comment
 

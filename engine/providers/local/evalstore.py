@@ -11,6 +11,8 @@ fully recorded or not at all; results are never updated afterwards.
                    trajectory, and the trace id its invocation was sent with (the agent's
                    trace row of the call, `agentops traces show <id>`; added to older files)
     eval_scores    one row per result x evaluator: value, comment, error, skipped
+    eval_items     one row per dataset item the run asked: its input and expected output
+                   (so reports show them after the dataset changed; none for older runs)
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
 from engine.evaluation.ranking import RankingOutcome, decide
 from engine.evaluation.results import EvaluatorInfo, VariantAggregate
-from engine.evaluation.run import EvalRun, VariantRun
+from engine.evaluation.run import EvalRun, ItemRecord, VariantRun
 from engine.evaluators import Score
 from engine.providers.local.store import LocalStore
 
@@ -53,6 +55,10 @@ CREATE TABLE IF NOT EXISTS eval_scores (
   repetition INTEGER NOT NULL, evaluator TEXT NOT NULL, value REAL, comment TEXT,
   error TEXT, skipped INTEGER NOT NULL,
   PRIMARY KEY (run_id, variant, item_id, repetition, evaluator));
+CREATE TABLE IF NOT EXISTS eval_items (
+  run_id TEXT NOT NULL, item_id TEXT NOT NULL, item_index INTEGER NOT NULL,
+  input TEXT NOT NULL, expected TEXT NOT NULL,
+  PRIMARY KEY (run_id, item_id));
 """
 
 _META_KEYS = (
@@ -100,6 +106,13 @@ class EvalStore:
                 )  # fmt: skip
                 for pos, v in enumerate(run.variants):
                     self._save_variant(conn, run.run_id, pos, v)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO eval_items VALUES (?,?,?,?,?)",
+                    [
+                        (run.run_id, i.id, i.index, _dumps(i.input), _dumps(i.expected))
+                        for i in run.items
+                    ],
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -168,6 +181,18 @@ class EvalStore:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def previous(self, run: EvalRun) -> str | None:
+        """The run of the same address recorded before `run` (the one a report diffs
+        against), whatever its status; None for the first run."""
+        with self.store.connect() as conn:
+            self._init(conn)
+            row = conn.execute(
+                "SELECT run_id FROM eval_runs WHERE address = ? AND run_id != ? "
+                "AND finished_at <= ? ORDER BY finished_at DESC, rowid DESC LIMIT 1",
+                (run.address, run.run_id, run.finished_at),
+            ).fetchone()
+        return str(row[0]) if row else None
+
     def load(self, run_id: str) -> EvalRun:
         with self.store.connect() as conn:
             self._init(conn)
@@ -190,7 +215,14 @@ class EvalStore:
                 "FROM eval_scores WHERE run_id = ?",
                 (run_id,),
             ).fetchall()
-        return _build(row, variants, results, scores)
+            items = conn.execute(
+                "SELECT item_id, item_index, input, expected FROM eval_items WHERE run_id = ? "
+                "ORDER BY item_index, item_id",
+                (run_id,),
+            ).fetchall()
+        run = _build(row, variants, results, scores)
+        run.items = [ItemRecord(i, n, json.loads(a), json.loads(b)) for i, n, a, b in items]
+        return run
 
 
 def _dumps(value: object) -> str:

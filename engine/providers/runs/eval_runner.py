@@ -41,7 +41,7 @@ from engine.evaluation.matrix import Variant, agent_variant, expand_matrix
 from engine.evaluation.ranking import decide
 from engine.evaluation.remote import RemoteEvaluator, split_refs
 from engine.evaluation.results import EvaluatorInfo, aggregate, metric_names
-from engine.evaluation.run import EvalRun, VariantRun
+from engine.evaluation.run import EvalRun, ItemRecord, VariantRun
 from engine.evaluation.trace_ids import case_trace_id, run_name
 from engine.evaluators import Evaluator, EvaluatorConfigError, build_evaluator
 from engine.invoke import LocalInvoker
@@ -284,6 +284,7 @@ def execute(
         evaluators=plan.infos,
         variants=results,
         timings={**timings, "total": time.monotonic() - t0},
+        items=[ItemRecord(i.id, i.index, i.input, i.expected_output) for i in plan.items],
     )
     return run
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
 from engine.evaluation.cost import actual_of
+from engine.evaluation.baseline import Comparison
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.providers.base import Context, RunInputs, RunResult
@@ -161,7 +162,8 @@ class LocalEvalProvider:
         return None
 
     def publish(self, run: EvalRun, ctx: Context) -> None:
-        """Reports on disk, everything in the store, the table on the terminal."""
+        """Reports on disk (the HTML one diffed against the previous run of the address),
+        everything in the store, the table on the terminal."""
         from engine.evaluation.report_html import render_html
         from engine.evaluation.report_text import render_markdown, renderables
 
@@ -169,10 +171,35 @@ class LocalEvalProvider:
         run.reports = {k: _shown(p, ctx.workspace.root) for k, p in paths.items()}
         private_dir(paths["markdown"].parent)
         write_private(paths["markdown"], render_markdown(run))
-        write_private(paths["html"], render_html(run))
+        with self._write_lock:
+            earlier = self.store.previous(run)  # before this run is saved: never itself
+            previous = self.store.load(earlier) if earlier is not None else None
+        write_private(paths["html"], render_html(run, previous=previous))
         with self._write_lock:
             self.store.save(run)
         ctx.terminal.print(*renderables(run))
+
+
+def write_html_report(
+    state_dir: Path,
+    store: EvalStore,
+    run: EvalRun,
+    *,
+    comparison: Comparison | None = None,
+    baseline: EvalRun | None = None,
+) -> Path:
+    """Write `run`'s HTML report again (a preview's gate, once its baseline comparison is
+    known): diffed against the previous run in `store`, with the baseline's deltas and
+    answers. Returns the file."""
+    from engine.evaluation.report_html import render_html
+
+    path = report_paths(state_dir, run.run_id)["html"]
+    earlier = store.previous(run)
+    previous = store.load(earlier) if earlier is not None else None
+    private_dir(path.parent)
+    page = render_html(run, previous=previous, comparison=comparison, baseline=baseline)
+    write_private(path, page)
+    return path
 
 
 def _message(exc: AgentOpsError) -> str:
