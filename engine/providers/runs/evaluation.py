@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
-from engine.evaluation.cost import actual_of
 from engine.evaluation.baseline import Comparison
+from engine.evaluation.cost import actual_of
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.providers.base import Context, RunInputs, RunResult
