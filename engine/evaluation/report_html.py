@@ -16,10 +16,8 @@ most `report_cases.MAX_CASE_CELLS` answers and says so when the cap applies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from markupsafe import Markup
 
 from engine.evaluation import report_charts as charts
 from engine.evaluation.baseline import LATENCY, Comparison, MetricDelta
@@ -30,7 +28,7 @@ from engine.evaluation.results import total_tokens
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.report import chart, render_page
 
-__all__ = ["MAX_CASE_CELLS", "page", "render_html"]
+__all__ = ["MAX_CASE_CELLS", "render_html"]
 
 
 @dataclass(frozen=True)
@@ -229,15 +227,3 @@ def _baseline_grid(run: EvalRun, baseline: EvalRun) -> Grid:
         anchor="baseline",
         cap=MAX_CASE_CELLS // 2,
     )
-
-
-def page(title: str, body: Iterable[str]) -> str:
-    """The shared page shell around pre-rendered HTML parts: kept only for
-    `engine.load.html`, which imports it until the LoadTest report moves to its own
-    template (delete this then)."""
-    from engine.report.pages import environment
-
-    shell = environment().from_string(
-        "{% extends 'base.html.j2' %}{% block body %}{{ body }}{% endblock %}"
-    )
-    return shell.render(title=title, body=Markup("\n".join(p for p in body if p)))

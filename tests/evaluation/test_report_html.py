@@ -18,7 +18,7 @@ from engine.evaluation import report_charts as charts
 from engine.evaluation.baseline import compare
 from engine.evaluation.report_cases import MAX_CASE_CELLS, build_grid
 from engine.evaluation.report_diff import diff
-from engine.evaluation.report_html import page, render_html
+from engine.evaluation.report_html import render_html
 from engine.evaluation.results import aggregate
 from engine.evaluation.run import EvalRun, ItemRecord
 from engine.evaluators import Score
@@ -351,9 +351,3 @@ def test_values_are_escaped(no_charts: None) -> None:
     run.variants[0].cases[0].response = "<script>alert(1)</script>"
     html = render_html(run)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
-
-
-def test_page_shell_is_kept_for_the_load_report() -> None:
-    html = page("t<1>", ["<section>x</section>", ""])
-    assert html.startswith("<!doctype html>") and "<section>x</section>" in html
-    assert "<title>t&lt;1&gt; — agentops report</title>" in html
