@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 
 import engine
 from engine.errors import AgentOpsError, ProviderError
-from engine.load import html, report
+from engine.load import report
 from engine.load.analysis import analyze, read_samples
 from engine.load.config import (
     REQUESTS_TIME_LIMIT_S,
@@ -256,6 +256,8 @@ class LocustProvider:
         run_id = summary["run_id"]
         md, page = reports / f"{run_id}.md", reports / f"{run_id}.html"
         write_private(md, report.markdown(address, summary))
+        from engine.load import html  # deferred: Jinja2 and the charts only when a run reports
+
         write_private(page, html.render_page(address, run_id, summary, samples, status))
         return {
             "markdown": _shown(md, ctx.workspace.root),
