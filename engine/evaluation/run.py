@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.evaluation.baseline import Comparison
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
 from engine.evaluation.ranking import RankingOutcome
@@ -66,6 +67,8 @@ class EvalRun:
     reports: dict[str, str] = field(default_factory=dict)
     #: `store: langfuse`: variant name -> URL of its Langfuse dataset run
     langfuse: dict[str, str] = field(default_factory=dict)
+    #: a gate's result against its baseline (deltas, and the baseline's own cases)
+    comparison: Comparison | None = None
 
     @property
     def ranked(self) -> list[VariantRun]:

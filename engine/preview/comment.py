@@ -49,8 +49,10 @@ def _comparison(c: Comparison | None) -> list[str]:
     if not c.deltas:
         return [f"_{c.note}_", ""]
     pairs = c.deltas[0].pairs
+    source = f", {c.source}" if c.source else ""
     head = (
-        f"Baseline: run `{c.baseline_run}` (digest `{c.baseline_digest}`), {pairs} paired case(s)."
+        f"Baseline: run `{c.baseline_run}` (digest `{c.baseline_digest}`{source}), "
+        f"{pairs} paired case(s)."
     )
     return [
         head,
@@ -136,9 +138,17 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
         head += ["Nothing to preview: the change triggers no QualityGate or Experiment.", ""]
     else:
         envs = ", ".join(f"`{o}` → `{c}`" for o, c in sorted(result.envs.items()))
-        head += [f"**{verdict}** — environment copies: {envs} (torn down).", ""]
+        down = "torn down" if not result.left else "**not** fully torn down"
+        head += [f"**{verdict}** — environment copies: {envs} ({down}).", ""]
         if result.interrupted:
             head += [f"> **Warning:** the preview was {result.interrupted}.", ""]
+        if result.left:
+            head += [
+                f"> **Warning:** the teardown left {len(result.left)} thing(s) behind "
+                "(`agentops preview --sweep` removes them):",
+                *(f"> - `{line}`" for line in result.left),
+                "",
+            ]
         if result.leftovers:
             head += [
                 f"> **Warning:** {len(result.leftovers)} process(es) were killed after teardown.",

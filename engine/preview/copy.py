@@ -39,7 +39,7 @@ def check_name(ws: Workspace, name: str, envs: Sequence[str]) -> dict[str, str]:
             hint="use lowercase letters, digits and '-', e.g. pr-123",
         )
     names = copy_names(name, envs)
-    taken = sorted(n for n in names.values() if n in ws.environments)
+    taken = sorted({n for n in [name, *names.values()] if n in ws.environments})
     if taken:
         raise UsageError(
             f"preview '{name}' would be named like the standing environment "

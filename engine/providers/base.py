@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from engine.evaluation.baseline_store import BaselineRef
 from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
 from engine.spec.workspace import Workspace
 from engine.state.model import PendingOp, ResourceState, RunRecord
+from engine.state.sidecar import Sidecar
 from engine.terminal import Terminal
+
+#: the ownership tags a preview session adds to everything it creates (`Context.tags`), so a
+#: sweeper finds what a killed preview left by tags alone, even where no state of it is left
+TAG_PREVIEW = "agentops:preview"
+#: the workspace id of the main state the preview was made from (the only one that sweeps it)
+TAG_PREVIEW_OF = "agentops:preview-of"
+#: when the preview started (seconds since the epoch): the sweeper's age
+TAG_PREVIEW_STARTED = "agentops:preview-started"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,12 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     #: where progress, tables and messages for a person go (live, plain or JSON lines)
     terminal: Terminal = field(default_factory=Terminal)
+    #: the write-once objects beside the (main) state: verdicts and baselines; None: none
+    sidecar: Sidecar | None = None
+    #: a gate node -> the baseline its result is compared with (engine.evaluation.baseline_store)
+    baseline_of: Callable[[GraphNode], BaselineRef | None] = lambda _node: None
+    #: extra ownership tags on everything created (a preview's name, its parent workspace)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ResourceProvider(Protocol):

@@ -45,9 +45,9 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     spec = node.spec.doc.spec
     env = spec.environment
     agent = ws.agents[spec.agent].doc.spec
-    # `maxRegression` judges a result against a baseline outside the run; it changes
-    # nothing the run measures (and keeps every existing gate's digest as it was)
-    dumped = spec.model_dump(mode="json", by_alias=True, exclude={"max_regression"})
+    # `maxRegression` and `baseline` judge a result against a baseline outside the run;
+    # they change nothing the run measures (and keep every existing gate's digest as it was)
+    dumped = spec.model_dump(mode="json", by_alias=True, exclude={"max_regression", "baseline"})
     if dumped.get("covers") == []:  # a gate without `covers:` keeps the digest it had before
         del dumped["covers"]
     attrs: dict[str, Any] = {

@@ -14,6 +14,23 @@ from engine.spec.schema.base import Document, Duration, Name, SpecModel
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
 
 
+class GateBaseline(SpecModel):
+    """What a gate's result is compared with, instead of the digest promoted in `promotes:`:
+    exactly one of `digest` (a pinned agent digest) or `environment` (the digest deployed
+    there now). Either way the baseline is this gate's last passing result of that digest."""
+
+    #: an agent digest, as the plan and `agentops state show` print it
+    digest: str | None = Field(default=None, pattern=r"^[0-9a-f]{8,64}$")
+    #: an environment whose deployed agent digest is the baseline
+    environment: Name | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> GateBaseline:
+        if (self.digest is None) == (self.environment is None):
+            raise ValueError("baseline: give exactly one of 'digest' or 'environment'")
+        return self
+
+
 class QualityGateSpec(SpecModel):
     agent: Name
     dataset: Name
@@ -36,6 +53,8 @@ class QualityGateSpec(SpecModel):
     #: metric -> how far it may fall below the baseline (the last passing result of the
     #: digest promoted now): an evaluator label (its mean, 0..1) or `latency_ms` (rise, ms)
     max_regression: dict[str, float] = Field(default_factory=dict)
+    #: the baseline to compare with, when not the digest promoted in `promotes:` now
+    baseline: GateBaseline | None = None
 
     @model_validator(mode="after")
     def _regression_metrics(self) -> QualityGateSpec:
