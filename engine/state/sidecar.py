@@ -26,6 +26,8 @@ from engine.errors import StateError
 from engine.state.objects import Conflict, ObjectStore
 from engine.state.private import open_private, private_dir
 
+#: the folders the engine keeps there (what `state migrate` carries over)
+FOLDERS = ("verdicts", "baselines")
 #: keys are paths of safe segments: `verdicts/<hex>.json`, `baselines/<gate>/<digest>/<run>.json`
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*(/[A-Za-z0-9][A-Za-z0-9._@-]*)*$")
 
@@ -126,3 +128,14 @@ class S3Sidecar:
         full = self._key(prefix.rstrip("/")) + "/"
         cut = len(self.prefix) + 1 if self.prefix else 0
         return sorted(o.key[cut:] for o in self.objects.list(full))
+
+
+def copy_all(source: Sidecar, dest: Sidecar) -> int:
+    """Copy every object of FOLDERS that `dest` does not have yet; how many were copied."""
+    copied = 0
+    for folder in FOLDERS:
+        for key in source.list(folder + "/"):
+            body = source.get(key)
+            if body is not None and dest.put_once(key, body):
+                copied += 1
+    return copied
