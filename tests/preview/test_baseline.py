@@ -81,9 +81,11 @@ def test_the_baseline_is_the_promoted_digest_unless_declared() -> None:
     }
     deployed = {"agent.bot[prd]": "d-prd", "agent.bot[dev]": "d-dev"}
     spec = QualityGateSpec.model_validate(base)
-    assert resolve("release", spec, deployed.get) == BaselineRef("release", "d-prd", "promoted in prd")
+    promoted = BaselineRef("release", "d-prd", "promoted in prd")
+    assert resolve("release", spec, deployed.get) == promoted
     spec = QualityGateSpec.model_validate({**base, "baseline": {"environment": "dev"}})
-    assert resolve("release", spec, deployed.get) == BaselineRef("release", "d-dev", "deployed in dev")
+    declared = BaselineRef("release", "d-dev", "deployed in dev")
+    assert resolve("release", spec, deployed.get) == declared
     spec = QualityGateSpec.model_validate({**base, "baseline": {"digest": "abcdef12"}})
     ref = resolve("release", spec, deployed.get)
     assert ref is not None and ref.digest == "abcdef12" and ref.declared
