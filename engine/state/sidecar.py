@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Protocol
 
@@ -72,7 +73,8 @@ class LocalSidecar:
         path = self.dir / check_key(key)
         try:
             private_dir(path.parent)
-            tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+            # unique per writer: two threads (two previews in one process) may write one key
+            tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
             fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(body)

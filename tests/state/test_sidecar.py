@@ -8,6 +8,7 @@ a key that could escape its directory is refused.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,3 +82,19 @@ def test_the_s3_sidecar_lives_under_the_state_prefix(tmp_path: Path, s3_state: s
     listed = s3_client(os.environ["AWS_ENDPOINT_URL_S3"]).list_objects_v2(Bucket=bucket)
     keys = [o["Key"] for o in listed["Contents"]]
     assert keys == [f"{prefix}/verdicts/k.json"]
+
+
+def test_one_of_many_concurrent_writers_of_a_key_wins(tmp_path: Path, make: Make) -> None:
+    side = make(tmp_path)
+    won: list[bool] = []
+
+    def write(i: int) -> None:
+        won.append(side.put_once("verdicts/same.json", f"writer {i}".encode()))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == [False] * 7 + [True]
+    assert (side.get("verdicts/same.json") or b"").startswith(b"writer ")
