@@ -1,7 +1,8 @@
 """Previews of an AgentCore environment against moto: names, tags, teardown, the sweeper.
 
 A workspace with `tst` and `prd` on AgentCore (moto's `mock_aws`), a gate in tst that
-promotes prd. A preview copies tst as `pr-5`: its runtime, role and artifacts get names of
+promotes prd. A preview copies tst as `pr-5` with the callee the gate's agent needs: its
+runtime, role and artifacts get names of
 their own (hashed over the preview's own workspace id) and the preview tags (name, the main
 state's workspace id, start), two previews of different pull requests run side by side,
 and everything is torn down. The sweeper finds what a killed preview left by those tags
@@ -37,6 +38,7 @@ from .helpers import apply_all, control, runtimes, state, workspace, write
 pytestmark = [pytest.mark.usefixtures("aws"), pytest.mark.timeout(240)]
 
 SPEC = "agent.specialist"
+ORCH = "agent.orchestrator[pr-8]"
 GATE = """\
 apiVersion: agentops/v1
 kind: Dataset
@@ -50,6 +52,7 @@ kind: QualityGate
 metadata: {name: release}
 spec:
   agent: specialist
+  covers: [orchestrator]
   dataset: golden
   environment: tst
   promotes: [prd]
@@ -59,8 +62,11 @@ spec:
 
 
 def preview_workspace_dir(root: Path) -> Path:
-    """tst and prd on AgentCore, the specialist in both, a gate in tst promoting prd."""
-    workspace(root, orchestrator=False, secret=False, env="prd")
+    """tst and prd on AgentCore, the specialist and the orchestrator that calls it in both,
+    a gate of the specialist that vouches for the orchestrator in tst, promoting prd: the
+    copy deploys the orchestrator and its callee (the specialist itself also runs as the
+    gate's ephemeral agent)."""
+    workspace(root, secret=False, env="prd")
     tst = (root / "environments" / "prd.yaml").read_text().replace("name: prd", "name: tst")
     write(root, "environments/tst.yaml", tst)
     write(root, "specs/gate.yaml", GATE)
@@ -91,7 +97,8 @@ def ws_root(tmp_path: Path) -> Path:
     root = preview_workspace_dir(tmp_path / "ws")
     apply_all(root)  # main: tst and prd on AgentCore, the gate passed
     bot = root / "specs" / "agents.yaml"
-    bot.write_text(bot.read_text().replace("You compute statistics.", "You compute, briefly."))
+    bot.write_text(bot.read_text().replace("Delegate numbers", "Always delegate numbers"))
+    # (the orchestrator the gate vouches for changed: the gate runs again)
     return root
 
 
@@ -164,7 +171,7 @@ def leave_a_killed_preview(root: Path, name: str, parent: str, started: float) -
     """What SIGKILL leaves of a preview: its copy's runtime (and role, artifacts) in AWS,
     created with the preview's tags, and no local trace at all. Its workspace id."""
     ws = load_workspace(root)
-    pws = preview_workspace(ws, {"tst": name}, [], [])
+    pws = preview_workspace(ws, {"tst": name}, ["release"], [])
     workspace_id = f"killed{name.replace('-', '')}"
     ctx = Context(
         workspace=pws,
@@ -228,19 +235,30 @@ def test_a_failed_teardown_says_what_it_left_and_the_sweeper_removes_it(
     monkeypatch.setattr(AgentCoreProvider, "delete", refuse)
     result = preview(ws_root, "pr-8")
     assert not result.ok
-    copy = next(r for r in runtimes() if TAG_PREVIEW in tags_of(r["agentRuntimeArn"]))
-    (what, why) = result.left
-    assert what == (
-        f"{SPEC}[pr-8] (agentcore: {copy['agentRuntimeName']}, {copy['agentRuntimeId']})"
-    )
-    assert "AccessDenied" in why and why.startswith(f"{SPEC}[pr-8]: ")
-    kept = LocalStateStore(preview_dir(ws_root, "pr-8")).read()
-    assert list(kept.resources) == [f"{SPEC}[pr-8]"]  # kept for the sweeper
+    copies = {
+        r["agentRuntimeName"]: r["agentRuntimeId"]
+        for r in runtimes()
+        if TAG_PREVIEW in tags_of(r["agentRuntimeArn"])
+    }
+    kept = LocalStateStore(preview_dir(ws_root, "pr-8")).read()  # kept for the sweeper
+    assert sorted(kept.resources) == [ORCH, f"{SPEC}[pr-8]"]
+    expected = [
+        f"{a} (agentcore: {kept.resources[a].outputs['name']}, {kept.resources[a].provider_id})"
+        for a in sorted(kept.resources)
+    ]
+    assert result.left[:2] == expected
+    assert {kept.resources[a].provider_id for a in kept.resources} == set(copies.values())
+    # the caller's delete failed (the callee waits for it): the error names it
+    assert result.left[2:] == [
+        f"{ORCH}: AccessDenied: not authorized to perform DeleteAgentRuntime"
+    ]
 
     monkeypatch.setattr(AgentCoreProvider, "delete", delete)
     ws = load_workspace(ws_root)
     (swept,) = sweep(ws_root, 0, ws=ws, main_store=LocalStateStore(ws_root / ".agentops"))
     assert swept.name == "pr-8" and swept.left == []
-    assert swept.removed == [f"{SPEC}[pr-8] (agentcore {copy['agentRuntimeId']})"]
+    assert swept.removed == [
+        f"{a} (agentcore {kept.resources[a].provider_id})" for a in sorted(kept.resources)
+    ]
     assert not any(TAG_PREVIEW in tags_of(r["agentRuntimeArn"]) for r in runtimes())
     assert not preview_dir(ws_root, "pr-8").exists()
