@@ -75,7 +75,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             "`agentops preview --sweep --older-than 0s` removes them once the cause is fixed",
             file=sys.stderr,
         )
-    return 0 if result.ok else 1
+    return int(result.exit_code)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -113,6 +113,7 @@ def _render(result: Any, output: str) -> str:
         data = {
             "name": result.name,
             "ok": result.ok,
+            "exit_code": result.exit_code,
             "environments": result.envs,
             "interrupted": result.interrupted,
             "leftovers": result.leftovers,

@@ -28,6 +28,15 @@ def _num(value: float | None, metric: str, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def _check_num(value: float, name: str) -> str:
+    """A check's value as people read it: ms for latency, a count for errors."""
+    if name.startswith("latency"):
+        return f"{value:.0f} ms"
+    if name == "errors":
+        return f"{value:.0f}"
+    return f"{value:.3f}"
+
+
 def _delta_row(d: MetricDelta) -> str:
     ci = (
         "n/a"
@@ -95,10 +104,9 @@ def _gate(r: GateResult) -> list[str]:
             "|---|---|---|---|",
         ]
         for c in checks:
-            value = "n/a" if c.get("value") is None else f"{c['value']:.3f}"
-            lines.append(
-                f"| {c['name']} | {value} | {c['op']} {c['threshold']:g} | {c['verdict']} |"
-            )
+            value = "n/a" if c.get("value") is None else _check_num(c["value"], c["name"])
+            limit = _check_num(c["threshold"], c["name"])
+            lines.append(f"| {c['name']} | {value} | {c['op']} {limit} | {c['verdict']} |")
         lines += ["", "</details>", ""]
     return lines + _comparison(r.comparison)
 

@@ -76,6 +76,8 @@ class GateResult:
     summary: dict[str, Any] = field(default_factory=dict)
     verdict_key: str | None = None
     comparison: Comparison | None = None
+    #: failed because of its verdict (a missed threshold, a regression), not an error
+    verdict: bool = False
 
 
 @dataclass
@@ -103,6 +105,16 @@ class PreviewResult:
                 for r in self.results
             )
         )
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed; 3 the tool worked and a verdict failed (as `apply`); 1 anything else."""
+        if self.ok:
+            return 0
+        bad = [r for r in self.results if r.status != "succeeded"]
+        if self.interrupted is None and not self.left and all(r.verdict for r in bad):
+            return 3
+        return 1
 
 
 @dataclass(frozen=True)
@@ -351,6 +363,7 @@ def _collect(result: PreviewResult, s: Session, runs: list[Address], outcome: Ap
         status = record.status if ran and record else "skipped"
         message = (record.message if ran and record else None) or (o.message if o else None)
         gr = GateResult(str(a), str(copy), a.kind, status, message)
+        gr.verdict = status == "failed" and bool(o is not None and o.verdict)
         if ran and record is not None and inputs is not None:
             gr.summary = dict(record.summary)
             if a.kind == "QualityGate":

@@ -6,7 +6,8 @@ nothing but S3 connects them. The story of a pull request:
 1. main applies: the gate passes on digest D1, prd gets D1, D1's result is kept in S3;
 2. ci (a fresh checkout with the pull request's prompt change) previews it: the gate runs
    on the copy, is compared with D1's result - found in S3, ci has no local history - and
-   its verdict and cases go to S3;
+   its verdict and cases go to S3; a later push that regresses fails (exit 3), recording
+   nothing;
 3. main merges the same change and applies: the gate does not run again (the verdict is
    reused), prd gets D2;
 4. a later change on main regresses beyond `maxRegression` against D2 - whose result the
@@ -144,6 +145,14 @@ def test_a_preview_in_ci_is_reused_and_compared_with_on_main(
         .read()
     )["agent_digest"]
     assert sorted(k.split("/")[2] for k in keys(s3_state, "baselines")) == sorted([d1, d2])
+
+    # ... a later push regresses: the comment says so, exit 3 (a verdict), nothing recorded
+    set_version(ci, "2")
+    rc, comment, err = cli(capsys, ci, "preview", "--name", "pr-7", "-o", "markdown")
+    assert rc == 3, comment + err
+    assert "— ❌ regressed" in comment and "| ver | 1.000 | 0.500 | -0.500 ❌ |" in comment
+    assert keys(s3_state, "verdicts") == [verdict]
+    assert len(keys(s3_state, "baselines")) == 2
 
     # 3. main merges the same change: the gate is not run again, prd gets D2
     prompt_change(main_ws)
