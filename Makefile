@@ -1,4 +1,5 @@
 # Quick start:  make demo   (the whole flywheel on the embedded local runtime and store)
+#               make preview-demo   (the pull-request comment a reviewer gets for a prompt change)
 #               make test   (lint, types, import layers, the whole test suite)
 # Each creates its own virtual environment in .venv with Python 3.11+.
 
@@ -7,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean-demo
+.PHONY: demo preview-demo test lint bench clean-demo
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "agentops needs Python 3.11+"'
@@ -22,6 +23,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	@bash scripts/demo.sh
+
+# In a temporary copy of the example workspace: main apply, a prompt change, `agentops
+# preview`, the comment printed; everything destroyed afterwards.
+preview-demo: $(STAMP)
+	@bash scripts/preview_demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench agents evaluators
@@ -39,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/watch_bench.py
 	$(BIN)/python bench/experiment_bench.py
 	$(BIN)/python bench/load_bench.py
+	$(BIN)/python bench/preview_bench.py
 
 clean-demo: $(STAMP)
 	$(BIN)/agentops destroy --auto-approve

@@ -23,6 +23,8 @@ from typing import Any
 
 from engine.applier import Applier, ApplyResult, EventSink
 from engine.errors import ProviderError, StalePlan, UsageError, WorkspaceInvalid
+from engine.evaluation.baseline_store import BaselineRef
+from engine.evaluation.baseline_store import resolve as resolve_baseline
 from engine.evaluation.verdicts import load_verdict, reused_record, verdict_key
 from engine.heap import SessionHeap
 from engine.planner.drift import REFRESHED, refresh_record
@@ -42,7 +44,7 @@ from engine.providers.secret_refs import check_secret_uses
 from engine.spec.addresses import Address
 from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.graph import DesiredGraph, GraphNode, build_graph
-from engine.spec.schema import RUN_KINDS
+from engine.spec.schema import RUN_KINDS, QualityGateSpec
 from engine.spec.workspace import Workspace
 from engine.state.backend import STATE_DIRNAME, state_dir, store_for
 from engine.state.model import ResourceState, State, now_iso
@@ -125,8 +127,31 @@ def _session(
         state.lineage = ""  # no state yet: a plan saved now is for "the first state"
     graph = build_graph(ws)
     reg = registry or Registry.default(state_dir(ws.root))
-    ctx = Context(workspace=ws, state_dir=state_dir(ws.root), workspace_id=state.workspace_id)
+    ctx = Context(
+        workspace=ws,
+        state_dir=state_dir(ws.root),
+        workspace_id=state.workspace_id,
+        sidecar=store.sidecar(),
+        baseline_of=baselines_of(state),
+    )
     return Session(ws, graph, store, state, reg, ctx, locked=locked, heap=heap)
+
+
+def baselines_of(state: State) -> Callable[[GraphNode], BaselineRef | None]:
+    """A gate's baseline from the digests `state` records now (read when the gate runs:
+    its `promotes:` environments are updated only after it passed)."""
+
+    def digest_of(address: str) -> str | None:
+        res = state.resources.get(address)
+        return res.digest if res is not None else None
+
+    def of(node: GraphNode) -> BaselineRef | None:
+        spec = node.spec.doc.spec
+        if not isinstance(spec, QualityGateSpec):
+            return None
+        return resolve_baseline(node.address.name, spec, digest_of)
+
+    return of
 
 
 def recover_pending(s: Session) -> list[str]:
@@ -194,7 +219,10 @@ def adopt_verdicts(s: Session) -> list[str]:
 
     The verdict becomes the gate's run record (journalled under the lock, in memory only for
     a read-only plan), so the planner sees the gate up to date and promotion proceeds."""
-    notes = []
+    notes: list[str] = []
+    sidecar = s.ctx.sidecar
+    if sidecar is None:
+        return notes
     for address, inputs in s.run_inputs.items():
         if address.kind != "QualityGate":
             continue
@@ -202,7 +230,7 @@ def adopt_verdicts(s: Session) -> list[str]:
         if last is not None and last.inputs_digest == inputs.digest:
             continue  # already judged on main (passed or failed): nothing to reuse
         key = verdict_key(s.graph.nodes[address], inputs.attrs)
-        v = load_verdict(s.ctx.state_dir, key)
+        v = load_verdict(sidecar, key)
         if v is None or not v.passed:
             continue
         record = reused_record(str(address), inputs.digest, inputs.attrs, v)

@@ -52,18 +52,10 @@ def register(sub: Any, add_global: AddGlobal) -> None:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from engine.preview.run import run_preview, sweep
+    from engine.preview.run import run_preview
 
     if args.sweep:
-        swept = sweep(args.workspace, parse_age(args.older_than))
-        if args.output == "json":
-            print(json.dumps([asdict(s) for s in swept], indent=1))
-        for s in swept if args.output != "json" else []:
-            age = f"{s.age_s / 3600:.1f}h"
-            print(f"swept preview {s.name} (age {age}, {len(s.killed)} process(es) killed)")
-        if not swept and args.output != "json":
-            print("Nothing to sweep.")
-        return 0
+        return _sweep(args)
     if not args.name:
         raise UsageError("agentops preview needs --name (or --sweep)", hint="e.g. --name pr-123")
     ws = load_valid_workspace(args.workspace)
@@ -75,7 +67,41 @@ def cmd_preview(args: argparse.Namespace) -> int:
         parallelism=args.parallelism,
     )
     sys.stdout.write(_render(result, args.output))
-    return 0 if result.ok else 1
+    if result.left:
+        print(
+            f"error: the preview's teardown left {len(result.left)} thing(s) behind:\n"
+            + "".join(f"  {line}\n" for line in result.left)
+            + f"  hint: its state is kept in .agentops/previews/{result.name}/; "
+            "`agentops preview --sweep --older-than 0s` removes them once the cause is fixed",
+            file=sys.stderr,
+        )
+    return int(result.exit_code)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from engine.preview.sweep import sweep
+    from engine.spec.workspace import load_workspace
+
+    age = parse_age(args.older_than)
+    # the environments say where to look in AWS; a spec error elsewhere must not stop a sweep
+    ws = load_workspace(args.workspace)
+    swept = sweep(args.workspace, age, ws=ws, main_store=state_store(args))
+    if args.output == "json":
+        print(json.dumps([asdict(s) for s in swept], indent=1))
+        return 1 if any(s.left for s in swept) else 0
+    for s in swept:
+        hours = f"{s.age_s / 3600:.1f}h"
+        print(
+            f"swept preview {s.name} (age {hours}, {len(s.killed)} process(es) killed, "
+            f"{len(s.removed)} resource(s) removed)"
+        )
+        for line in s.removed:
+            print(f"  removed {line}")
+        for line in s.left:
+            print(f"  could not remove {line}", file=sys.stderr)
+    if not swept:
+        print("Nothing to sweep.")
+    return 1 if any(s.left for s in swept) else 0
 
 
 def _render(result: Any, output: str) -> str:
@@ -87,12 +113,17 @@ def _render(result: Any, output: str) -> str:
         data = {
             "name": result.name,
             "ok": result.ok,
+            "exit_code": result.exit_code,
             "environments": result.envs,
             "interrupted": result.interrupted,
             "leftovers": result.leftovers,
+            "left": result.left,
             "plan": result.main_plan.to_json(),
             "results": [
-                {**asdict(r), "comparison": r.comparison.to_json() if r.comparison else None}
+                {
+                    **asdict(r),
+                    "comparison": r.comparison.to_json(cases=False) if r.comparison else None,
+                }
                 for r in result.results
             ],
         }
@@ -115,5 +146,9 @@ def _render(result: Any, output: str) -> str:
             if r.comparison.note:
                 lines.append(f"    {r.comparison.note}")
     if result.interrupted:
-        lines.append(f"The preview was {result.interrupted}; its copy was torn down.")
+        lines.append(
+            f"The preview was {result.interrupted}; its copy was torn down."
+            if not result.left
+            else f"The preview was {result.interrupted}."
+        )
     return "\n".join(lines) + "\n"

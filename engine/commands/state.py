@@ -134,6 +134,7 @@ def cmd_state_push(args: argparse.Namespace) -> int:
 def cmd_state_migrate(args: argparse.Namespace) -> int:
     from engine.errors import StateMoved
     from engine.state.backend import open_store, parse_uri, resolve
+    from engine.state.sidecar import copy_all
 
     source_loc = resolve(args.workspace, args.state)
     dest_loc = parse_uri(args.to, args.workspace, "--to")
@@ -161,10 +162,13 @@ def cmd_state_migrate(args: argparse.Namespace) -> int:
                 )
             state.serial = max(state.serial, there.serial)
         dest.write(state)
+        # the verdicts and baselines beside the state go with it (write-once: never clobbered)
+        carried = copy_all(source.sidecar(), dest.sidecar())
         source.mark_moved(dest.location)
     print(
         f"Migrated the state (serial {state.serial}, lineage {state.lineage}, "
-        f"{len(state.resources)} resources) from {source.location} to {dest.location}."
+        f"{len(state.resources)} resources, {carried} verdict and baseline object(s)) from "
+        f"{source.location} to {dest.location}."
     )
     print(
         f"From now on use it with --state {dest.location}, AGENTOPS_STATE={dest.location} or "

@@ -9,6 +9,10 @@ matched pairs with a seeded `random.Random`, so the same two runs always give th
 interval, and a delta is significant when its 95% interval excludes 0. A gate's
 `maxRegression` bounds how far a metric may fall below the baseline (for `latency_ms`: rise
 above it); a regression beyond it fails the comparison whether significant or not.
+
+Where the baseline comes from and where passing results are kept for later comparisons is
+`engine.evaluation.baseline_store`; a `Comparison` also carries the baseline's own cases
+(answers and scores), so a report can put the old answer next to the new one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.evaluation.cases import CaseResult
+from engine.evaluators import Score
 
 BOOTSTRAP_SAMPLES = 2000
 SEED = 20261202
@@ -46,13 +51,64 @@ class Comparison:
     baseline_digest: str | None
     deltas: list[MetricDelta] = field(default_factory=list)
     note: str = ""
+    #: where the baseline digest came from, e.g. "promoted in prd", "declared"
+    source: str = ""
+    #: the baseline run's cases (answers, latencies, scores), for side-by-side reports
+    baseline_cases: list[CaseResult] = field(default_factory=list)
 
     @property
     def regressed(self) -> list[MetricDelta]:
         return [d for d in self.deltas if d.regressed]
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def describe_regressions(self) -> str:
+        """`facts -0.120 (maxRegression 0.050)`, one per regressed metric."""
+        return "; ".join(
+            f"{d.metric} {d.delta:+.3f} (maxRegression {d.max_regression:g})"
+            for d in self.regressed
+            if d.delta is not None and d.max_regression is not None
+        )
+
+    def to_json(self, *, cases: bool = True) -> dict[str, Any]:
+        out = asdict(self)
+        if not cases:
+            del out["baseline_cases"]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Comparison:
+        deltas = []
+        for d in data.get("deltas") or []:
+            ci = tuple(d["ci95"]) if d.get("ci95") is not None else None
+            deltas.append(MetricDelta(**{**d, "ci95": ci}))
+        return cls(
+            baseline_run=data.get("baseline_run"),
+            baseline_digest=data.get("baseline_digest"),
+            deltas=deltas,
+            note=str(data.get("note") or ""),
+            source=str(data.get("source") or ""),
+            baseline_cases=[case_from_json(c) for c in data.get("baseline_cases") or []],
+        )
+
+
+def case_to_json(c: CaseResult) -> dict[str, Any]:
+    return asdict(c)
+
+
+def case_from_json(data: Mapping[str, Any]) -> CaseResult:
+    scores = {str(k): Score(**v) for k, v in (data.get("scores") or {}).items()}
+    return CaseResult(
+        item_id=str(data["item_id"]),
+        item_index=int(data.get("item_index") or 0),
+        repetition=int(data.get("repetition") or 0),
+        ok=bool(data.get("ok")),
+        response=str(data.get("response") or ""),
+        error=data.get("error"),
+        latency_ms=float(data.get("latency_ms") or 0.0),
+        usage=dict(data.get("usage") or {}),
+        trajectory=list(data.get("trajectory") or []),
+        scores=scores,
+        trace_id=str(data.get("trace_id") or ""),
+    )
 
 
 def _values(cases: Sequence[CaseResult], metric: str) -> dict[tuple[str, int], float]:
@@ -122,13 +178,19 @@ def compare(
     *,
     baseline_run: str | None = None,
     baseline_digest: str | None = None,
+    source: str = "",
+    note: str = "",
 ) -> Comparison:
     """Every metric of a new run against its baseline's cases (None: no baseline yet)."""
     if old_cases is None:
         return Comparison(
-            None, baseline_digest, [], "no baseline: nothing passed for the promoted digest yet"
+            None,
+            baseline_digest,
+            [],
+            note or "no baseline: nothing passed for the promoted digest yet",
+            source,
         )
     deltas = [
         compare_metric(m, old_cases, new_cases, max_regression.get(m)) for m in [*metrics, LATENCY]
     ]
-    return Comparison(baseline_run, baseline_digest, deltas)
+    return Comparison(baseline_run, baseline_digest, deltas, note, source, list(old_cases))

@@ -65,12 +65,13 @@ def render_html(
     *,
     previous: EvalRun | None = None,
     comparison: Comparison | None = None,
-    baseline: EvalRun | None = None,
     cost: Mapping[str, object] | None = None,
 ) -> str:
     """The page. `previous`: the run recorded before this one for the same address (the
-    diff); `comparison` and `baseline`: a gate's baseline deltas and the baseline run whose
-    answers are shown next to the new ones; `cost`: `{estimate, actual}` when known."""
+    diff); `comparison`: a gate's baseline deltas and the baseline's cases, whose answers are
+    shown next to the new ones (default: the run's own, `run.comparison`); `cost`:
+    `{estimate, actual}` (default: the run's own)."""
+    comparison = comparison if comparison is not None else run.comparison
     verdict = run.gate.verdict if run.gate else run.status
     if run.inconclusive:
         verdict = "inconclusive"
@@ -98,7 +99,11 @@ def render_html(
         "diff": diff(run, previous) if previous is not None else None,
         "comparison": comparison,
         "deltas": [_delta_row(d) for d in comparison.deltas] if comparison else [],
-        "baseline_grid": _baseline_grid(run, baseline) if baseline is not None else None,
+        "baseline_grid": (
+            _baseline_grid(run, comparison)
+            if comparison is not None and comparison.baseline_cases
+            else None
+        ),
         "heatmap": (
             chart(charts.heatmap_spec(run), label="mean score per variant and evaluator")
             if not gate
@@ -209,18 +214,20 @@ def _delta_row(d: MetricDelta) -> DeltaRow:
     )
 
 
-def _baseline_grid(run: EvalRun, baseline: EvalRun) -> Grid:
+def _baseline_grid(run: EvalRun, comparison: Comparison) -> Grid:
     """The baseline's answers next to the new ones, changed items first."""
     new = run.variants[0]
-    old = baseline.variants[0] if baseline.variants else None
-    old_cases = old.cases if old is not None else []
+    old_cases = comparison.baseline_cases
     tags = item_changes(new.cases, old_cases, run.evaluators)
     return build_grid(
         [
-            (Column("baseline", "baseline", f"digest {baseline.agent_digest}"), old_cases),
+            (
+                Column("baseline", "baseline", f"digest {comparison.baseline_digest or '?'}"),
+                old_cases,
+            ),
             (Column("new", "new", f"digest {run.agent_digest}"), new.cases),
         ],
-        run.items or baseline.items,
+        run.items,
         run.evaluators,
         failing_first=True,
         tags=tags,

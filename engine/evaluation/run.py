@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.evaluation.baseline import Comparison
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
 from engine.evaluation.ranking import RankingOutcome
@@ -82,6 +83,8 @@ class EvalRun:
     cost: dict[str, Any] = field(default_factory=dict)
     #: the dataset items the run asked, in dataset order
     items: list[ItemRecord] = field(default_factory=list)
+    #: a gate's result against its baseline (deltas, and the baseline's own cases)
+    comparison: Comparison | None = None
 
     @property
     def ranked(self) -> list[VariantRun]:

@@ -7,25 +7,25 @@ judge and callee identities, and the gate's own spec without `environment` and `
 (its thresholds). A preview in `pr-123` and the gate in `tst` therefore compute the same key
 for the same change, and the gate on main reuses a passing verdict instead of running again.
 
-Where: `verdicts/<key>.json` in the workspace's `.agentops/` directory, next to the local
-state. A verdict is immutable and content-addressed, so previews of different pull requests
-never write the same file unless they judged the same thing (and then either copy is right).
-Only passing verdicts are reused: a failure on main runs again.
+Where: `verdicts/<key>.json` in the state's sidecar (`engine.state.sidecar`): the local
+state's directory (`.agentops/`), or beside an S3 state under its prefix, so a verdict a
+preview records in CI is found by the apply on main on another machine. A verdict is
+immutable and written once under its content-derived key: previews of different pull
+requests never write the same key unless they judged the same thing (and then the first
+copy stays). Only passing verdicts are reused: a failure on main runs again.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from engine.spec.datasets import canonical_json, sha256_hex
 from engine.spec.graph import GraphNode
 from engine.state.model import RunRecord, now_iso
+from engine.state.sidecar import Sidecar
 
 VERDICTS_DIRNAME = "verdicts"
 #: run-input attributes that name the environment rather than the thing judged
@@ -37,6 +37,8 @@ def verdict_key(node: GraphNode, attrs: Mapping[str, Any]) -> str:
     spec = node.spec.doc.spec.model_dump(
         mode="json", by_alias=True, exclude={"environment", "promotes"}
     )
+    if spec.get("baseline", 0) is None:
+        del spec["baseline"]  # no declared baseline: the key every gate had before it existed
     parts = {k: v for k, v in attrs.items() if k not in _ENV_BOUND}
     parts["gate"] = sha256_hex(canonical_json(spec))[:16]
     parts["kind"] = node.kind
@@ -58,28 +60,24 @@ class Verdict:
         return dict(self.__dict__)
 
 
-def verdict_path(state_dir: Path, key: str) -> Path:
-    return state_dir / VERDICTS_DIRNAME / f"{key}.json"
+def verdict_key_path(key: str) -> str:
+    return f"{VERDICTS_DIRNAME}/{key}.json"
 
 
-def save_verdict(state_dir: Path, v: Verdict) -> Path:
-    """Write atomically (temp file + rename): a reader never sees half a verdict."""
-    path = verdict_path(state_dir, v.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdict-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(v.to_json(), fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+def save_verdict(sidecar: Sidecar, v: Verdict) -> bool:
+    """Record `v` once under its key; False when a verdict for the key was already there."""
+    body = json.dumps(v.to_json(), indent=1, sort_keys=True) + "\n"
+    return sidecar.put_once(verdict_key_path(v.key), body.encode())
 
 
-def load_verdict(state_dir: Path, key: str) -> Verdict | None:
-    try:
-        data = json.loads(verdict_path(state_dir, key).read_text(encoding="utf-8"))
-        return Verdict(**data)
-    except (OSError, ValueError, TypeError):
+def load_verdict(sidecar: Sidecar, key: str) -> Verdict | None:
+    data = sidecar.get(verdict_key_path(key))
+    if data is None:
         return None
+    try:
+        return Verdict(**json.loads(data))
+    except (ValueError, TypeError):
+        return None  # not a verdict we can read: the gate runs (nothing is reused blindly)
 
 
 def reused_record(

@@ -29,6 +29,15 @@ def _num(value: float | None, metric: str, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
+def _check_num(value: float, name: str) -> str:
+    """A check's value as people read it: ms for latency, a count for errors."""
+    if name.startswith("latency"):
+        return f"{value:.0f} ms"
+    if name == "errors":
+        return f"{value:.0f}"
+    return f"{value:.3f}"
+
+
 def _delta_row(d: MetricDelta) -> str:
     ci = (
         "n/a"
@@ -50,8 +59,10 @@ def _comparison(c: Comparison | None) -> list[str]:
     if not c.deltas:
         return [f"_{c.note}_", ""]
     pairs = c.deltas[0].pairs
+    source = f", {c.source}" if c.source else ""
     head = (
-        f"Baseline: run `{c.baseline_run}` (digest `{c.baseline_digest}`), {pairs} paired case(s)."
+        f"Baseline: run `{c.baseline_run}` (digest `{c.baseline_digest}`{source}), "
+        f"{pairs} paired case(s)."
     )
     return [
         head,
@@ -94,10 +105,9 @@ def _gate(r: GateResult) -> list[str]:
             "|---|---|---|---|",
         ]
         for c in checks:
-            value = "n/a" if c.get("value") is None else f"{c['value']:.3f}"
-            lines.append(
-                f"| {c['name']} | {value} | {c['op']} {c['threshold']:g} | {c['verdict']} |"
-            )
+            value = "n/a" if c.get("value") is None else _check_num(c["value"], c["name"])
+            limit = _check_num(c["threshold"], c["name"])
+            lines.append(f"| {c['name']} | {value} | {c['op']} {limit} | {c['verdict']} |")
         lines += ["", "</details>", ""]
     return lines + _comparison(r.comparison)
 
@@ -152,9 +162,17 @@ def render_comment(result: PreviewResult, *, limit: int = LIMIT) -> str:
         head += ["Nothing to preview: the change triggers no QualityGate or Experiment.", ""]
     else:
         envs = ", ".join(f"`{o}` → `{c}`" for o, c in sorted(result.envs.items()))
-        head += [f"**{verdict}** — environment copies: {envs} (torn down).", ""]
+        down = "torn down" if not result.left else "**not** fully torn down"
+        head += [f"**{verdict}** — environment copies: {envs} ({down}).", ""]
         if result.interrupted:
             head += [f"> **Warning:** the preview was {result.interrupted}.", ""]
+        if result.left:
+            head += [
+                f"> **Warning:** the teardown left {len(result.left)} thing(s) behind "
+                "(`agentops preview --sweep` removes them):",
+                *(f"> - `{line}`" for line in result.left),
+                "",
+            ]
         if result.leftovers:
             head += [
                 f"> **Warning:** {len(result.leftovers)} process(es) were killed after teardown.",

@@ -1,13 +1,22 @@
-"""Run one preview end to end, and sweep what killed previews left.
+"""Run one preview end to end.
 
-Pipeline role: `agentops preview` calls `run_preview`; `agentops preview --sweep` calls
-`sweep`. A preview has its own state in `.agentops/previews/<name>/` (its own lock, its own
-workspace id, hence its own ownership tag on every process it starts), so previews of
-different pull requests never contend with each other or with the main state, which the
-preview only reads (no lock). The copy is destroyed in `finally`: after success, a failed
-gate, a timeout (`ctx.cancel` via a timer) or Ctrl-C / SIGTERM (the applier sets
-`ctx.cancel` and its runs tear their ephemeral agents down); whatever is still tagged with
-the preview's workspace id afterwards is killed.
+Pipeline role: `agentops preview` calls `run_preview` (`agentops preview --sweep`:
+`engine.preview.sweep`). A preview has its own state in `.agentops/previews/<name>/` (its
+own lock, its own workspace id, hence its own ownership tag on every process it starts and
+its own AgentCore names), so previews of different pull requests never contend with each
+other or with the main state, which the preview only reads (no lock). Everything it creates
+also carries the preview tags (`engine.providers.base.TAG_PREVIEW*`: name, the main
+state's workspace id, start time), by which the sweeper finds what a killed preview left.
+
+What it records goes beside the *main* state (its sidecar: a local directory, or the S3
+prefix of a shared state): a passing gate's verdict by digest, and its cases as a baseline,
+so the apply on main - on another machine - reuses the verdict and compares with it.
+
+The copy is destroyed in `finally`: after success, a failed gate, a timeout (`ctx.cancel`
+via a timer) or Ctrl-C / SIGTERM (the applier sets `ctx.cancel` and its runs tear their
+ephemeral agents down); whatever is still tagged with the preview's workspace id afterwards
+is killed. A teardown that fails says what it left (`PreviewResult.left`) and keeps the
+preview's state, which the sweeper destroys later.
 """
 
 from __future__ import annotations
@@ -15,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -26,25 +34,29 @@ from typing import Any
 
 from engine.applier import ApplyResult
 from engine.errors import AgentOpsError, UsageError
-from engine.evaluation.baseline import Comparison, compare
+from engine.evaluation.baseline import Comparison
+from engine.evaluation.baseline_store import BaselineRef, resolve
 from engine.evaluation.verdicts import Verdict, save_verdict, verdict_key
 from engine.planner.plan import Action, Plan
 from engine.planner.planner import PlanOptions
 from engine.preview.copy import check_name, preview_workspace
 from engine.preview.cost import Estimate, estimate
-from engine.providers.base import Context
-from engine.providers.local.evalstore import EvalStore
+from engine.providers.base import (
+    TAG_PREVIEW,
+    TAG_PREVIEW_OF,
+    TAG_PREVIEW_STARTED,
+    Context,
+)
 from engine.providers.local.runtime import owned_processes
-from engine.providers.local.store import LocalStore
 from engine.providers.registry import Registry
-from engine.providers.runs.evaluation import write_html_report
 from engine.reconcile import Session, apply, make_plan, open_session, prepare
 from engine.spec.addresses import Address
-from engine.spec.graph import build_graph
+from engine.spec.graph import GraphNode, build_graph
 from engine.spec.workspace import Workspace
 from engine.state.backend import state_dir
 from engine.state.local import LocalStateStore
-from engine.state.model import now_iso
+from engine.state.model import State, now_iso
+from engine.state.sidecar import Sidecar
 from engine.state.store import StateStore
 
 PREVIEWS_DIRNAME = "previews"
@@ -64,6 +76,8 @@ class GateResult:
     summary: dict[str, Any] = field(default_factory=dict)
     verdict_key: str | None = None
     comparison: Comparison | None = None
+    #: failed because of its verdict (a missed threshold, a regression), not an error
+    verdict: bool = False
 
 
 @dataclass
@@ -75,19 +89,65 @@ class PreviewResult:
     results: list[GateResult] = field(default_factory=list)
     #: pids still owned by the preview after teardown (killed; should be empty)
     leftovers: list[int] = field(default_factory=list)
+    #: what the teardown could not remove: one line per resource (and the errors); the
+    #: preview's state keeps them, and `agentops preview --sweep` removes them later
+    left: list[str] = field(default_factory=list)
     interrupted: str | None = None
     costs: list[Estimate] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.interrupted is None and all(
-            r.status == "succeeded" and not (r.comparison and r.comparison.regressed)
-            for r in self.results
+        return (
+            self.interrupted is None
+            and not self.left
+            and all(
+                r.status == "succeeded" and not (r.comparison and r.comparison.regressed)
+                for r in self.results
+            )
         )
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed; 3 the tool worked and a verdict failed (as `apply`); 1 anything else."""
+        if self.ok:
+            return 0
+        bad = [r for r in self.results if r.status != "succeeded"]
+        if self.interrupted is None and not self.left and all(r.verdict for r in bad):
+            return 3
+        return 1
+
+
+@dataclass(frozen=True)
+class Parent:
+    """What a preview takes from the main state, read once without its lock."""
+
+    workspace: Workspace
+    #: the main state's workspace id ("" when there is no main state yet)
+    workspace_id: str
+    #: address -> the digest deployed there on main (the baselines' digests)
+    digests: Mapping[str, str | None]
+    #: the main state's sidecar: verdicts and baselines are read and written there
+    sidecar: Sidecar
+
+    def baseline_of(self, node: GraphNode) -> BaselineRef | None:
+        """The copy's gate is compared with what the *original* gate would compare with."""
+        original = self.workspace.gates.get(node.address.name)
+        if node.kind != "QualityGate" or original is None:
+            return None
+        return resolve(node.address.name, original.doc.spec, self.digests.get)
 
 
 def preview_dir(root: Path, name: str) -> Path:
     return state_dir(root) / PREVIEWS_DIRNAME / name
+
+
+def preview_tags(name: str, parent: str, started: float) -> dict[str, str]:
+    """The tags of everything the preview creates (AWS tag values: letters, digits, -.:)."""
+    return {
+        TAG_PREVIEW: name,
+        TAG_PREVIEW_OF: parent or "none",
+        TAG_PREVIEW_STARTED: str(int(started)),
+    }
 
 
 def triggered(plan: Plan) -> list[Address]:
@@ -108,9 +168,15 @@ def run_preview(
     parallelism: int = 4,
     registry: Registry | None = None,
 ) -> PreviewResult:
+    check_name(ws, name, [])  # a bad or taken name is refused before anything is read
     with open_session(ws, "preview", store=main_store, lock=False) as main:
         main_plan = make_plan(main, PlanOptions(), prepare(main))
-        promoted = {a: r.digest for a, r in main.state.resources.items()}
+        parent = Parent(
+            ws,
+            main.state.workspace_id if main.state.serial else "",
+            {a: r.digest for a, r in main.state.resources.items()},
+            main_store.sidecar(),
+        )
         records = dict(main.state.runs)
     runs = triggered(main_plan)
     result = PreviewResult(name, main_plan, costs=estimate(ws, runs, records))
@@ -135,37 +201,47 @@ def run_preview(
             hint="wait for it, or pick another --name",
         ) from None
     try:
-        _run_locked(pws, result, store, directory, runs, timeout, parallelism, registry)
+        s = _session(pws, store, directory, registry, parent, result.name)
+        _run_locked(s, result, runs, timeout, parallelism)
     finally:
         lock.__exit__(None, None, None)
-    _judge(ws, result, runs, promoted, directory)
+    _record_verdicts(result, parent.sidecar)
     return result
 
 
 def _session(
-    pws: Workspace, store: LocalStateStore, directory: Path, reg: Registry | None
+    pws: Workspace,
+    store: LocalStateStore,
+    directory: Path,
+    reg: Registry | None,
+    parent: Parent,
+    name: str,
 ) -> Session:
     state = store.read()
     if state.serial == 0:
         store.write(state)
-    ctx = Context(workspace=pws, state_dir=directory, workspace_id=state.workspace_id)
+    started = time.time()
+    _write_marker(directory, name, state, parent.workspace_id, started)
+    ctx = Context(
+        workspace=pws,
+        state_dir=directory,
+        workspace_id=state.workspace_id,
+        sidecar=parent.sidecar,
+        baseline_of=parent.baseline_of,
+        tags=preview_tags(name, parent.workspace_id, started),
+    )
     return Session(
         pws, build_graph(pws), store, state, reg or Registry.default(directory), ctx, created=True
     )
 
 
 def _run_locked(
-    pws: Workspace,
+    s: Session,
     result: PreviewResult,
-    store: LocalStateStore,
-    directory: Path,
     runs: list[Address],
     timeout: float | None,
     parallelism: int,
-    registry: Registry | None,
 ) -> None:
-    s = _session(pws, store, directory, registry)
-    _write_marker(directory, result.name, s.state.workspace_id, result.envs)
     copies = tuple(sorted(result.envs.values()))
     timer = _timer(timeout, s.ctx.cancel)
     try:
@@ -182,8 +258,8 @@ def _run_locked(
     finally:
         if timer is not None:
             timer.cancel()
-        result.leftovers = _teardown(s, copies)
-        store.compact_if_needed(s.state)
+        result.leftovers, result.left = _teardown(s, copies)
+        s.store.compact_if_needed(s.state)
 
 
 def _timer(timeout: float | None, cancel: threading.Event) -> threading.Timer | None:
@@ -212,24 +288,46 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def _teardown(s: Session, copies: tuple[str, ...]) -> list[int]:
-    """Destroy the copy, then kill anything still tagged with the preview's workspace id.
+def _teardown(s: Session, copies: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    """Destroy the copy, then kill anything still tagged with the preview's workspace id;
+    (killed pids, what is left: one line per resource or error).
 
     Runs with SIGINT and SIGTERM ignored: a second Ctrl-C (or a runner's SIGTERM after
     the first) must not leave the copy half torn down."""
     old: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    errors: list[str] = []
     try:
         s.ctx.cancel.clear()  # the destroy itself must not be cut short
-        with contextlib.suppress(AgentOpsError):
+        try:
             plan = make_plan(s, PlanOptions(destroy=True, envs=copies), {})
             if plan.has_changes:
-                apply(s, plan)
-        return kill_owned(s.state.workspace_id)
+                done = apply(s, plan)
+                errors = [f"{o.address}: {o.message}" for o in done.failed]
+        except AgentOpsError as exc:
+            errors.append(f"the destroy of the copy failed: {exc}")
+        return kill_owned(s.state.workspace_id), left_in(s.state, copies, errors)
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def left_in(state: State, copies: tuple[str, ...], errors: list[str]) -> list[str]:
+    """What the preview's state still holds in its copies: resources, interrupted operations,
+    and why (each failed delete's error)."""
+    out = []
+    for address, res in sorted(state.resources.items()):
+        if Address.parse(address).env not in copies:
+            continue
+        name = res.outputs.get("name")
+        ident = ", ".join(str(x) for x in (name, res.provider_id) if x)
+        out.append(f"{address} ({res.provider}{': ' + ident if ident else ''})")
+    for address, op in sorted(state.pending.items()):
+        out.append(f"{address}: an interrupted {op.op} ({op.provider})")
+    if out:
+        out += errors
+    return out
 
 
 def kill_owned(workspace_id: str) -> list[int]:
@@ -242,14 +340,14 @@ def kill_owned(workspace_id: str) -> list[int]:
     return killed
 
 
-def _write_marker(directory: Path, name: str, workspace_id: str, envs: dict[str, str]) -> None:
+def _write_marker(directory: Path, name: str, state: State, parent: str, started: float) -> None:
     marker = {
         "name": name,
-        "workspace_id": workspace_id,
+        "workspace_id": state.workspace_id,
+        "preview_of": parent,
         "pid": os.getpid(),
-        "started": time.time(),
+        "started": started,
         "started_at": now_iso(),
-        "environments": envs,
     }
     (directory / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
 
@@ -265,96 +363,37 @@ def _collect(result: PreviewResult, s: Session, runs: list[Address], outcome: Ap
         status = record.status if ran and record else "skipped"
         message = (record.message if ran and record else None) or (o.message if o else None)
         gr = GateResult(str(a), str(copy), a.kind, status, message)
+        gr.verdict = status == "failed" and bool(o is not None and o.verdict)
         if ran and record is not None and inputs is not None:
             gr.summary = dict(record.summary)
             if a.kind == "QualityGate":
                 gr.verdict_key = verdict_key(s.graph.nodes[copy], inputs.attrs)
+                if isinstance(record.summary.get("baseline"), dict):
+                    gr.comparison = Comparison.from_json(record.summary["baseline"])
         result.results.append(gr)
 
 
-def _judge(
-    ws: Workspace,
-    result: PreviewResult,
-    runs: list[Address],
-    promoted: Mapping[str, str | None],
-    directory: Path,
-) -> None:
-    """Baseline deltas for every gate, then its verdict recorded by digest for main."""
-    main_dir = state_dir(ws.root)
-    main_evals = EvalStore(LocalStore(main_dir / "store.sqlite"))
-    preview_evals = EvalStore(LocalStore(directory / "store.sqlite"))
+def _record_verdicts(result: PreviewResult, sidecar: Sidecar) -> None:
+    """Every gate that passed (thresholds and maxRegression) is recorded by digest beside
+    the main state, for the gate on main to reuse. A failed gate records nothing: main runs
+    it again."""
+    if result.interrupted:
+        return
     for gr in result.results:
-        if gr.kind != "QualityGate" or gr.status == "skipped":
+        if gr.kind != "QualityGate" or gr.verdict_key is None or gr.status != "succeeded":
             continue
-        spec = ws.gates[Address.parse(gr.address).name].doc.spec
-        run_id = gr.summary.get("run_id")
-        if not run_id:
+        if gr.comparison is not None and gr.comparison.regressed:
             continue
-        new = preview_evals.load(str(run_id))
-        digest = next(
-            (promoted.get(str(Address("Agent", spec.agent, e))) for e in spec.promotes), None
-        )
-        old_id = main_evals.find_passing(gr.address, digest) if digest else None
-        old_run = main_evals.load(old_id) if old_id else None
-        gr.comparison = compare(
-            new.variants[0].cases,
-            old_run.variants[0].cases if old_run else None,
-            [e.label for e in new.evaluators],
-            spec.max_regression,
-            baseline_run=old_id,
-            baseline_digest=digest,
-        )
-        # the report written when the gate ran had no baseline yet: now it has
-        write_html_report(directory, preview_evals, new, comparison=gr.comparison, baseline=old_run)
-        if gr.verdict_key is None:
-            continue
-        passed = gr.status == "succeeded" and not gr.comparison.regressed
         save_verdict(
-            main_dir,
+            sidecar,
             Verdict(
                 key=gr.verdict_key,
                 gate=gr.address,
-                passed=passed,
-                verdict=str(gr.summary.get("verdict", "fail")),
+                passed=True,
+                verdict=str(gr.summary.get("verdict", "pass")),
                 agent_digest=str(gr.summary.get("agent_digest")),
                 preview=result.name,
                 recorded_at=now_iso(),
                 summary={k: v for k, v in gr.summary.items() if k != "inputs"},
             ),
         )
-
-
-@dataclass(frozen=True)
-class Swept:
-    name: str
-    age_s: float
-    killed: list[int]
-
-
-def sweep(root: Path, older_than: float, *, now: float | None = None) -> list[Swept]:
-    """Remove previews older than `older_than` seconds that no live preview holds: kill the
-    processes tagged with their workspace id, then delete their directory. Only directories
-    with a preview marker are touched; a preview whose lock is held is left alone."""
-    base = state_dir(root) / PREVIEWS_DIRNAME
-    now = time.time() if now is None else now
-    out: list[Swept] = []
-    if not base.is_dir():
-        return out
-    for directory in sorted(p for p in base.iterdir() if p.is_dir()):
-        try:
-            marker = json.loads((directory / MARKER).read_text(encoding="utf-8"))
-            started = float(marker["started"])
-            workspace_id = str(marker["workspace_id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not a preview we recognise: never touched
-        age = now - started
-        if age < older_than:
-            continue
-        try:
-            with LocalStateStore(directory).lock("preview --sweep", 0.0):
-                killed = kill_owned(workspace_id)
-        except AgentOpsError:
-            continue  # a live preview holds it
-        shutil.rmtree(directory, ignore_errors=True)
-        out.append(Swept(directory.name, age, killed))
-    return out

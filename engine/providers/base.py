@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from engine.evaluation.baseline_store import BaselineRef
 from engine.spec.addresses import Address
 from engine.spec.graph import GraphNode
 from engine.spec.workspace import Workspace
 from engine.state.model import PendingOp, ResourceState, RunRecord
+from engine.state.sidecar import Sidecar
 from engine.terminal import Terminal
+
+#: the ownership tags a preview session adds to everything it creates (`Context.tags`), so a
+#: sweeper finds what a killed preview left by tags alone, even where no state of it is left
+TAG_PREVIEW = "agentops:preview"
+#: the workspace id of the main state the preview was made from (the only one that sweeps it)
+TAG_PREVIEW_OF = "agentops:preview-of"
+#: when the preview started (seconds since the epoch): the sweeper's age
+TAG_PREVIEW_STARTED = "agentops:preview-started"
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ class Context:
     #: run address -> the plan's cost estimate of it (`RunCost.to_json()`), set by apply:
     #: a run records it next to its actual usage (`summary["cost"]`)
     cost_estimates: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the write-once objects beside the (main) state: verdicts and baselines; None: none
+    sidecar: Sidecar | None = None
+    #: a gate node -> the baseline its result is compared with (engine.evaluation.baseline_store)
+    baseline_of: Callable[[GraphNode], BaselineRef | None] = lambda _node: None
+    #: extra ownership tags on everything created (a preview's name, its parent workspace)
+    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class ResourceProvider(Protocol):

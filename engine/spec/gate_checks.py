@@ -43,6 +43,21 @@ class GateChecks(RunChecks):
                         f"agent '{s.agent}' does not run in '{env}'",
                         f"add {env} to agent.{s.agent}'s environments",
                     )
+        if s.baseline is not None and s.baseline.environment is not None:
+            at = ("spec", "baseline", "environment")
+            if (
+                self.ref(g, at, "Environment", s.baseline.environment)
+                and s.agent in self.ws.agents
+                and s.baseline.environment not in self.ws.agent_envs(s.agent)
+            ):
+                self.error(
+                    g,
+                    at,
+                    f"agent '{s.agent}' does not run in '{s.baseline.environment}': nothing "
+                    "there to compare with",
+                    f"add {s.baseline.environment} to agent.{s.agent}'s environments, or "
+                    "name another baseline environment",
+                )
         if s.environment in s.promotes:
             self.error(
                 g,

@@ -38,6 +38,7 @@ from engine.heap import paused
 from engine.state.journal import apply_entry, decode_state, encode_state
 from engine.state.model import State
 from engine.state.private import open_private, secure_state_dir, write_private
+from engine.state.sidecar import LocalSidecar
 from engine.state.store import describe_holder, held, holder_record, moved_hint, pid_alive
 
 __all__ = ["LocalStateStore", "apply_entry", "atomic_write", "describe_holder", "pid_alive"]
@@ -216,6 +217,9 @@ class LocalStateStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.journal)  # folded into what was migrated
         atomic_write(self.moved, (to + "\n").encode())
+
+    def sidecar(self) -> LocalSidecar:
+        return LocalSidecar(self.dir)
 
     # --- locking ----------------------------------------------------------------------
     def lock(self, command: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:

@@ -9,6 +9,7 @@ Objects under the prefix:
     state.lock              the lock (s3_lock.py): holder, lease
     state.json.bak          the previous snapshot, only when the bucket has no versioning
     state.moved             written by `state migrate` when the state left this prefix
+    verdicts/, baselines/   write-once objects beside the state (`engine.state.sidecar`)
 
 Every write is a compare-and-swap on the version it follows:
 - a change is `journal/<serial+1>.json` written with `If-None-Match: *`: a serial is
@@ -42,6 +43,7 @@ from engine.state.journal import apply_entry, decode_state, encode_state
 from engine.state.model import State
 from engine.state.objects import Conflict, ObjectStore
 from engine.state.s3_lock import S3Lock
+from engine.state.sidecar import S3Sidecar
 from engine.state.store import held, moved_hint
 
 LEASE_ENV = "AGENTOPS_STATE_LEASE"
@@ -283,6 +285,9 @@ class S3StateStore:
         for listed in self.objects.list(self.key("journal/")):
             self.objects.delete(listed.key)
         self._etag, self._snapshot, self._journal_len, self._moved = None, None, 0, True
+
+    def sidecar(self) -> S3Sidecar:
+        return S3Sidecar(self.objects, self.prefix, location=self.location)
 
     # --- locking ----------------------------------------------------------------------
     def lock(self, command: str, timeout: float = 0.0) -> contextlib.AbstractContextManager[None]:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from engine.errors import StateError
 from engine.state.model import State, now_iso
+from engine.state.sidecar import Sidecar
 
 
 class StateStore(Protocol):
@@ -70,6 +71,10 @@ class StateStore(Protocol):
 
     def mark_moved(self, to: str) -> None:
         """After `state migrate`: retire this copy, so that nobody writes to it by mistake."""
+        ...
+
+    def sidecar(self) -> Sidecar:
+        """The write-once objects kept beside this state (verdicts, baselines)."""
         ...
 
 

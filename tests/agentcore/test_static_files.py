@@ -99,7 +99,8 @@ def test_plan_workflow_runs_on_pull_requests_and_comments_the_plan() -> None:
     assert job["env"]["AGENTOPS_STATE"].startswith("s3://${{ vars.AGENTOPS_STATE_BUCKET }}/")
     creds = next(s for s in steps(flow) if "configure-aws-credentials" in s.get("uses", ""))
     assert "role-to-assume" in creds["with"] and "aws-access-key-id" not in creds["with"]
-    assert any("github-script" in s.get("uses", "") for s in steps(flow))
+    # the sticky comment (plan + verdicts) comes from the composite preview action
+    assert any(s.get("uses") == "./.github/actions/agentops" for s in steps(flow))
     # exit 2 (changes) passes, anything else but 0 fails the job
     plan_step = next(s for s in steps(flow) if s.get("id") == "plan")
     assert "-ne 2" in plan_step["run"] and "exit" in plan_step["run"]

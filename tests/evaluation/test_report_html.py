@@ -258,7 +258,8 @@ def test_a_gate_with_a_baseline_shows_the_deltas_and_both_answers(no_charts: Non
         run.variants[0].cases, base.variants[0].cases, ["facts"], {"facts": 0.05},
         baseline_run=base.run_id, baseline_digest="olddigest",
     )  # fmt: skip
-    html = render_html(run, comparison=comparison, baseline=base)
+    comparison.baseline_cases = base.variants[0].cases
+    html = render_html(run, comparison=comparison)
     assert "Baseline: run <code>qualitygate-release-tst-old</code>" in html
     assert '<td class="l">facts</td>' in html and "regressed" in html
     rows = body_rows(Tables(html).tables["grid-baseline"])

@@ -136,6 +136,8 @@ def test_a_standing_environment_name_is_refused(
     assert rc == 1
     assert "standing environment 'prd'" in err
     assert not (ws / ".agentops" / "previews").exists()
+    rc, out, err = cli(capsys, ws, "preview", "--name", "PR_1")
+    assert rc == 1 and "invalid preview name 'PR_1'" in err and "e.g. pr-123" in err
 
 
 def test_a_timed_out_preview_still_tears_its_copy_down(

@@ -20,7 +20,7 @@ import pytest
 
 from engine.commands.preview import parse_age
 from engine.errors import UsageError
-from engine.preview.run import sweep
+from engine.preview.sweep import sweep
 from engine.providers.local.runtime import owned_processes
 
 pytestmark = pytest.mark.timeout(60)

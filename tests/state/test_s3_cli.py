@@ -149,9 +149,12 @@ def test_migrate_local_to_s3_and_back(
 ) -> None:
     assert run(ws, "apply", "--auto-approve") == 0
     local = LocalStateStore(ws / ".agentops").read()
+    LocalStateStore(ws / ".agentops").sidecar().put_once("verdicts/abc123.json", b"{}")
     assert run(ws, "state", "migrate", "--to", s3_state) == 0
     captured = capsys.readouterr()
     assert f"to {s3_state}" in captured.out and f"--state {s3_state}" in captured.err
+    assert "1 verdict and baseline object(s)" in captured.out  # they go with the state
+    assert any(k.endswith("/verdicts/abc123.json") for k in keys(s3_env, s3_state))
     moved = remote(s3_state, ws)
     assert moved.lineage == local.lineage and moved.serial == local.serial + 1  # type: ignore[attr-defined]
     # the old copy refuses to be used (no second history from an empty state)

@@ -57,6 +57,8 @@ class Names:
     address: str
     workspace_id: str
     ref: str  # `<agent>-<env>-<hash8>`, at most 39 characters, [a-z0-9-]
+    #: tags the session adds to the ownership tags (a preview's name, parent, start)
+    extra: tuple[tuple[str, str], ...] = ()
 
     @property
     def runtime(self) -> str:
@@ -104,6 +106,7 @@ class Names:
     def tags(self, digest: str | None = None) -> dict[str, str]:
         """The ownership tags (plus the applied digest when known)."""
         out = {
+            **dict(self.extra),
             TAG_MANAGED_BY: MANAGED_BY,
             TAG_WORKSPACE: self.workspace_id,
             TAG_ADDRESS: address_tag(self.address),
@@ -123,14 +126,25 @@ def _sanitise(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-") or "x"
 
 
-def names_for(address: str, workspace_id: str) -> Names:
+def address_of_tag(tag: str) -> str:
+    """`agent.x@prd` -> `agent.x[prd]` (the inverse of `address_tag`)."""
+    base, at, env = tag.partition("@")
+    return f"{base}[{env}]" if at else base
+
+
+def names_for(address: str, workspace_id: str, extra: Mapping[str, str] | None = None) -> Names:
     addr = Address.parse(address)
     digest = hashlib.sha256(f"{workspace_id}|{address}".encode()).hexdigest()[:8]
     readable = _sanitise(f"{addr.name}-{addr.env}" if addr.env else addr.name)
     readable = readable[:_MAX_STEM].rstrip("-")
     if not readable[0].isalpha():  # AgentCore names start with a letter (after `agentops_`
         readable = "a" + readable[: _MAX_STEM - 1]  # anyway, but ECR/IAM like it too)
-    names = Names(address=address, workspace_id=workspace_id, ref=f"{readable}-{digest}")
+    names = Names(
+        address=address,
+        workspace_id=workspace_id,
+        ref=f"{readable}-{digest}",
+        extra=tuple(sorted((extra or {}).items())),
+    )
     assert _RUNTIME_NAME_RE.match(names.runtime), names.runtime
     return names
 

@@ -31,6 +31,7 @@ lazily.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,6 +53,7 @@ from engine.providers.agentcore.spec import (
     runtime_env,
     ssm_parameters,
 )
+from engine.providers.agentcore.sweep import SweptPreview, sweep_previews
 from engine.providers.agentcore.teardown import find_owned, teardown
 from engine.providers.agentcore.telemetry import Telemetry, telemetry_for
 from engine.providers.base import Context, Desired, Observed
@@ -60,6 +62,11 @@ from engine.spec.digests import agent_attrs, digest_of
 from engine.spec.graph import GraphNode
 from engine.spec.schema.environment import AwsSettings
 from engine.state.model import PendingOp, ResourceState
+
+
+def _names(address: str, ctx: Context) -> Names:
+    """The names and tags of `address` in this session (a preview adds its own tags)."""
+    return names_for(address, ctx.workspace_id, ctx.tags)
 
 
 class AgentCoreProvider:
@@ -112,7 +119,7 @@ class AgentCoreProvider:
     # --- observe ----------------------------------------------------------------------
     def observe(self, prior: ResourceState, ctx: Context) -> Observed:
         aws = self.aws(AwsTarget.from_json(prior.private["target"]))
-        names = names_for(prior.address, ctx.workspace_id)
+        names = _names(prior.address, ctx)
         settings = self.settings(ctx, Address.parse(prior.address).env or "")
         try:
             telemetry = self.telemetry(ctx, prior.address, prior.digest or "").env
@@ -142,7 +149,7 @@ class AgentCoreProvider:
         settings = self._required_settings(ctx, node.address)
         target = AwsTarget.of(settings)
         aws = self.aws(target)
-        names = names_for(address, ctx.workspace_id)
+        names = _names(address, ctx)
         old = AwsTarget.from_json(prior.private["target"]) if prior else None
         moved = old is not None and (old.region, old.endpoint_url) != (
             target.region,
@@ -326,7 +333,7 @@ class AgentCoreProvider:
     def delete(self, prior: ResourceState, token: str, ctx: Context) -> None:
         target = AwsTarget.from_json(prior.private["target"])
         aws = self.aws(target)
-        names = names_for(prior.address, ctx.workspace_id)
+        names = _names(prior.address, ctx)
         live = rt.get(aws, prior.provider_id or "")
         if live is not None:
             tags = rt.tags_of(aws, str(live["agentRuntimeArn"]))
@@ -343,7 +350,34 @@ class AgentCoreProvider:
         """`agentops import`: adopt the runtime `ident` (id or ARN) for this address."""
         settings = self._required_settings(ctx, node.address)
         aws = self.aws(AwsTarget.of(settings))
-        return adopt(aws, names_for(str(node.address), ctx.workspace_id), ident, settings)
+        return adopt(aws, _names(str(node.address), ctx), ident, settings)
+
+    # --- previews ---------------------------------------------------------------------
+    def sweep_previews(
+        self, ctx: Context, *, parent: str, older_than: float, now: float, live: Collection[str]
+    ) -> list[SweptPreview]:
+        """What killed previews of the main state `parent` left in the AWS targets of this
+        workspace's agentcore environments, torn down (`agentcore.sweep`)."""
+        out: list[SweptPreview] = []
+        seen: set[AwsTarget] = set()
+        for _name, env in sorted(ctx.workspace.environments.items()):
+            spec = env.doc.spec
+            if spec.runtime != "agentcore" or spec.aws is None:
+                continue
+            target = AwsTarget.of(spec.aws)
+            if target in seen:
+                continue
+            seen.add(target)
+            out += sweep_previews(
+                self.aws(target),
+                parent=parent,
+                older_than=older_than,
+                now=now,
+                live=live,
+                private=private_for(spec.aws, target),
+                log=ctx.log,
+            )
+        return out
 
     # --- crash recovery ---------------------------------------------------------------
     def recover(
@@ -358,5 +392,5 @@ class AgentCoreProvider:
         else:
             return None  # nothing recorded and nowhere to look
         private = dict(prior.private) if prior else private_for(settings, target)
-        names = names_for(pending.address, ctx.workspace_id)
+        names = _names(pending.address, ctx)
         return recover(self.aws(target), names, pending, prior, private, ctx.log)

@@ -5,7 +5,8 @@ live in the same `.agentops/store.sqlite` as the datasets (`engine.providers.loc
 and are created on first use. One run is written in one transaction, so a run is either
 fully recorded or not at all; results are never updated afterwards.
 
-    eval_runs      one row per run: address, digests, status, evaluators, gate, timings
+    eval_runs      one row per run: address, digests, status, evaluators, gate, timings, and
+                   a gate's comparison with its baseline (with the baseline's cases)
     eval_variants  one row per variant: matrix values, agent digest, rank, aggregate
     eval_results   one row per variant x item x repetition: answer, error, latency, usage,
                    trajectory, and the trace id its invocation was sent with (the agent's
@@ -23,6 +24,7 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.errors import UsageError
+from engine.evaluation.baseline import Comparison
 from engine.evaluation.cases import CaseResult
 from engine.evaluation.gate import GateOutcome
 from engine.evaluation.ranking import RankingOutcome, decide
@@ -92,6 +94,7 @@ class EvalStore:
         meta["evaluators"] = [asdict(e) for e in run.evaluators]
         meta["gate"] = run.gate.to_json() if run.gate else None
         meta["ranking"] = run.ranking.to_json() if run.ranking else None
+        meta["comparison"] = run.comparison.to_json() if run.comparison else None
         with self.store.connect() as conn:
             self._init(conn)
             conn.execute("BEGIN IMMEDIATE")
@@ -295,6 +298,8 @@ def _build(
         langfuse=meta.get("langfuse") or {},
         cost=meta.get("cost") or {},
     )
+    if meta.get("comparison"):
+        run.comparison = Comparison.from_json(meta["comparison"])
     ranking, objective = meta.get("ranking"), run.objective
     if ranking is not None:
         run.ranking = RankingOutcome.from_json(ranking)

@@ -13,6 +13,11 @@ plan's estimate next to what the run used and cost). Two contracts the planner r
 * a gate that misses a threshold returns `status="failed"` and a message naming each miss,
   so the applier exits non-zero and the promotion is skipped (prd keeps its version).
 
+Every gate result is compared with its baseline (`engine.evaluation.baseline_store`: this
+gate's last passing result of the digest promoted now, or a declared one); a metric that
+fell further than the gate's `maxRegression` fails the gate like a missed threshold, and a
+result that passed is recorded in the state's sidecar as the baseline of its digest.
+
 When the run's environment has `store: langfuse` the run is also recorded there (one
 dataset run per variant, `engine.providers.langfuse.evalrun`), and remote `langfuse:<score>`
 evaluators are awaited and folded in before the gate judges.
@@ -26,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.errors import AgentOpsError
-from engine.evaluation.baseline import Comparison
+from engine.evaluation.baseline_store import Baseline, BaselineRef, judge_against, lookup
+from engine.evaluation.baseline_store import record as record_baseline
 from engine.evaluation.cost import actual_of
 from engine.evaluation.remote import fold
 from engine.evaluation.run import EvalRun, VariantRun
@@ -47,6 +53,7 @@ from engine.spec.addresses import Address
 from engine.spec.coverage import input_digests
 from engine.spec.digests import digest_of
 from engine.spec.graph import GraphNode
+from engine.spec.schema import QualityGateSpec
 from engine.state.model import RunRecord
 from engine.state.private import private_dir, write_private
 
@@ -96,6 +103,8 @@ class LocalEvalProvider:
             plan = prepare(node, inputs, ctx)
             # `store: langfuse`: the keys are resolved and checked now, before any deploy
             recorder = langfuse_recorder(ctx, plan.env)
+            # a pinned baseline without a recorded result fails now, before any deploy
+            ref, baseline = self._baseline(node, ctx)
             # One evaluation at a time: an experiment's deploys running next to a gate would
             # eat the CPU the gate's agent needs, and its latency checks would measure that.
             with self._run_lock:
@@ -112,6 +121,8 @@ class LocalEvalProvider:
         judge(run, plan.spec)
         actual = actual_of(ctx.workspace, run, plan.spec.evaluators, plan.items, plan.spec.budget)
         run.cost = {"estimate": estimate, "actual": actual}
+        if isinstance(plan.spec, QualityGateSpec):
+            judge_against(run, plan.spec, ref, baseline)
         if not_recorded is not None:
             # The run and its report are kept locally; Langfuse misses it, so it is not a
             # success: the next apply runs it again (and records it).
@@ -120,6 +131,9 @@ class LocalEvalProvider:
                 f"the run was not recorded in Langfuse: {not_recorded}"
             )
         self.publish(run, ctx)
+        if isinstance(plan.spec, QualityGateSpec) and run.status == "succeeded" and ctx.sidecar:
+            # a passing result is the baseline of its digest, for whichever machine compares
+            record_baseline(ctx.sidecar, node.address.name, run)
         message = run.message
         if message is not None:
             message += f" — report: {run.reports['markdown']}"
@@ -130,6 +144,25 @@ class LocalEvalProvider:
         # Failed with its run recorded: the gate's checks said no (a verdict, exit code 3)
         verdict = run.status == "failed" and not_recorded is None
         return RunResult(run.status, summary, message, verdict=verdict)
+
+    def _baseline(
+        self, node: GraphNode, ctx: Context
+    ) -> tuple[BaselineRef | None, Baseline | None]:
+        """What a gate's result will be compared with (nothing for an experiment)."""
+        if node.kind != "QualityGate":
+            return None, None
+        ref = ctx.baseline_of(node)
+        where = f"{node.spec.loc('spec', 'baseline')}: {node.address}"
+
+        def stored(r: BaselineRef) -> Baseline | None:
+            # a run recorded in the local store before baselines were kept in the sidecar
+            run_id = self.store.find_passing(str(node.address), r.digest)
+            if run_id is None:
+                return None
+            old = self.store.load(run_id)
+            return Baseline(r, run_id, old.finished_at, old.variants[0].cases)
+
+        return ref, lookup(ctx.sidecar, ref, where, stored)
 
     def _record(
         self, run: EvalRun, plan: RunPlan, ctx: Context, recorder: LangfuseRunRecorder
@@ -178,28 +211,6 @@ class LocalEvalProvider:
         with self._write_lock:
             self.store.save(run)
         ctx.terminal.print(*renderables(run))
-
-
-def write_html_report(
-    state_dir: Path,
-    store: EvalStore,
-    run: EvalRun,
-    *,
-    comparison: Comparison | None = None,
-    baseline: EvalRun | None = None,
-) -> Path:
-    """Write `run`'s HTML report again (a preview's gate, once its baseline comparison is
-    known): diffed against the previous run in `store`, with the baseline's deltas and
-    answers. Returns the file."""
-    from engine.evaluation.report_html import render_html
-
-    path = report_paths(state_dir, run.run_id)["html"]
-    earlier = store.previous(run)
-    previous = store.load(earlier) if earlier is not None else None
-    private_dir(path.parent)
-    page = render_html(run, previous=previous, comparison=comparison, baseline=baseline)
-    write_private(path, page)
-    return path
 
 
 def _message(exc: AgentOpsError) -> str:
@@ -260,6 +271,9 @@ def summarize(run: EvalRun) -> dict[str, Any]:
             for c in run.gate.checks
         ]
         out["aggregate"] = rows[0]
+        if run.comparison is not None:
+            # the deltas (the baseline's cases are in the store and the sidecar)
+            out["baseline"] = run.comparison.to_json(cases=False)
     return out
 
 

@@ -45,10 +45,12 @@ def run_inputs(node: GraphNode, ctx: Context, digests: Mapping[Address, str]) ->
     spec = node.spec.doc.spec
     env = spec.environment
     agent = ws.agents[spec.agent].doc.spec
-    # `maxRegression` judges a result against a baseline outside the run, and a `budget`
-    # only decides whether it may start; neither changes what the run measures (and every
-    # existing run keeps its digest)
-    dumped = spec.model_dump(mode="json", by_alias=True, exclude={"max_regression", "budget"})
+    # `maxRegression` and `baseline` judge a result against a baseline outside the run, and a
+    # `budget` only decides whether it may start; none changes what the run measures (and
+    # every existing run keeps its digest)
+    dumped = spec.model_dump(
+        mode="json", by_alias=True, exclude={"max_regression", "baseline", "budget"}
+    )
     if dumped.get("covers") == []:  # a gate without `covers:` keeps the digest it had before
         del dumped["covers"]
     attrs: dict[str, Any] = {

@@ -10,9 +10,33 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name
+from engine.spec.schema.base import KIND_DESCRIPTION, Document, Duration, Name, SpecModel
 from engine.spec.schema.cost import Budget, WithoutEmptyBudget
 from engine.spec.schema.evaluation import EvaluatorRef, LatencyLimits
+
+
+class GateBaseline(SpecModel):
+    """What a gate's result is compared with, instead of the digest promoted in `promotes:`:
+    exactly one of `digest` (a pinned agent digest) or `environment` (the digest deployed
+    there now). Either way the baseline is this gate's last passing result of that digest."""
+
+    digest: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{8,64}$",
+        description="An agent digest, as the plan and `agentops state show` print it.",
+        examples=["3ef16e7d5444fb48"],
+    )
+    environment: Name | None = Field(
+        default=None,
+        description="An environment whose deployed agent digest is the baseline.",
+        examples=["prd"],
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> GateBaseline:
+        if (self.digest is None) == (self.environment is None):
+            raise ValueError("baseline: give exactly one of 'digest' or 'environment'")
+        return self
 
 
 class QualityGateSpec(WithoutEmptyBudget):
@@ -80,7 +104,7 @@ class QualityGateSpec(WithoutEmptyBudget):
     max_regression: dict[str, float] = Field(
         default_factory=dict,
         description="Metric -> how far it may fall below the baseline (the last passing result "
-        "of the digest promoted now), checked by `agentops preview`: an evaluator label (its "
+        "of the digest promoted now), checked wherever the gate runs: an evaluator label (its "
         "mean, 0 to 1) or `latency_ms` (rise, in ms). Default: none.",
         examples=[{"facts": 0.05, "latency_ms": 200}],
     )
@@ -88,6 +112,13 @@ class QualityGateSpec(WithoutEmptyBudget):
         default=None,
         description="caps this run's estimated cost, tokens and invocations; apply refuses "
         "the run before starting it when the estimate is over",
+    )
+    baseline: GateBaseline | None = Field(
+        default=None,
+        description="The baseline to compare with, when not the digest promoted in `promotes:` "
+        "now: `{digest}` (a pinned agent digest) or `{environment}` (the digest deployed "
+        "there). Default: the digest promoted in `promotes:`.",
+        examples=[{"environment": "prd"}, {"digest": "3ef16e7d5444fb48"}],
     )
 
     @model_validator(mode="after")
