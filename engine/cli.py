@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from engine import __version__
 
@@ -100,8 +101,11 @@ EXIT_CODES = """exit codes:
   130 interrupted"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, just the global options and that command (the fast
+    path of `_parse`: errors raise `_Refused` instead of exiting)."""
+    top_class = _FastTop if only else argparse.ArgumentParser
+    parser = top_class(
         prog="agentops",
         description=(
             "Declarative lifecycle engine for AI agents: validate, plan and apply Agents, "
@@ -112,7 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"agentops {__version__}")
     _add_global(parser, top=True)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_FastSub if only else _Parser
+    )
+    if only is not None:
+        import importlib
+
+        importlib.import_module(FAST[only]).register(sub, lambda p: _add_global(p, top=False))
+        return parser
     from engine.commands import register_all
 
     register_all(sub, lambda p: _add_global(p, top=False))
@@ -120,12 +131,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: commands parsed without importing and building the other command groups when the command
+#: line names them and asks for no help: a replayed `validate` (an editor hook, pre-commit)
+#: spends most of its time otherwise on the 12 command modules' parsers (BENCHMARKS.md)
+FAST = {"validate": "engine.commands.validate"}
+_HELP = frozenset({"-h", "--help", "--version"})
+
+
+class _Refused(Exception):
+    """The fast parser cannot take this command line: the whole parser will (and explain)."""
+
+
+class _FastTop(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _Refused(message)
+
+
+class _FastSub(_Parser):
+    def error(self, message: str) -> NoReturn:
+        raise _Refused(message)
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    name = next((a for a in args_list if a in FAST), None)
+    if name is not None and not _HELP.intersection(args_list):
+        fast = build_parser(only=name)
+        try:
+            args = fast.parse_args(args_list)
+        except _Refused:
+            pass
+        else:
+            if args.command == name:
+                return fast, args
+    parser = build_parser()
+    return parser, parser.parse_args(args_list)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # pydantic scans every installed package's entry points for plugins at import (~30 ms);
     # agentops uses none.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args = _parse(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
