@@ -13,6 +13,7 @@ from engine.evaluation.baseline import LATENCY, Comparison, MetricDelta
 from engine.preview.run import GateResult, PreviewResult
 from engine.render.cost import caps, money_text, shows_money
 from engine.render.plan import render_markdown
+from engine.spec.pricing import versus
 
 LIMIT = 65_536
 _NOTE = (
@@ -91,6 +92,9 @@ def _gate(r: GateResult) -> list[str]:
         f"Ran as `{r.preview_address}`." + (f" {r.message}" if r.message else ""),
         "",
     ]
+    spent = versus(r.summary.get("cost"))
+    if spent:
+        lines += [f"Cost: {spent}.", ""]
     if report:
         links = ", ".join(f"[{k}]({v})" for k, v in sorted(report.items()))
         lines += [f"Reports: {links}", ""]
