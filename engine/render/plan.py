@@ -6,6 +6,7 @@ its cost estimate and budget under it, and the plan its totals (`engine.render.c
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
@@ -103,11 +104,48 @@ def _cost_lines(c: Change, paint: Any) -> list[str]:
     return out
 
 
+#: the most lines one field's text diff shows (a rewritten 500-line prompt stays readable)
+MAX_DIFF_LINES = 40
+
+
+def _line_diff(old: Any, new: Any, limit: int = MAX_DIFF_LINES) -> list[str] | None:
+    """A changed multi-line text as a line diff, as Terraform shows heredocs: `-`/`+` for
+    the changed lines, one line of context around them, `…` for the lines in between, at most
+    `limit` lines; None when the values are not both texts with a line break (they then show
+    on one line, shortened)."""
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return None
+    if "\n" not in old + new:
+        return None
+    a, b = old.splitlines(), new.splitlines()
+    out: list[str] = []
+    for group in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_grouped_opcodes(1):
+        if out or group[0][1] > 0:
+            out.append("  …")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out += [f"  {line}" for line in a[i1:i2]]
+                continue
+            out += [f"- {line}" for line in a[i1:i2]]
+            out += [f"+ {line}" for line in b[j1:j2]]
+    if out and group[-1][2] < len(a):
+        out.append("  …")
+    if len(out) > limit:
+        out = [*out[:limit], f"  … ({len(out) - limit} more diff lines)"]
+    return out or None
+
+
 def _field_lines(c: Change, paint: Any) -> list[str]:
     out = []
     width = max((len(f.path) for f in c.field_diffs), default=0)
     for f in c.field_diffs:
         old, new = f.shown()
+        diff = None if c.action is Action.CREATE else _line_diff(old, new)
+        if diff is not None:
+            out.append(paint("33", f"      ~ {f.path}:"))
+            colour = {"-": "31", "+": "32"}
+            out += [paint(colour.get(d[0], "0"), f"          {d}") for d in diff]
+            continue
         if c.action is Action.CREATE or old is None:
             out.append(paint("32", f"      + {f.path.ljust(width)} = {_short(new)}"))
         elif new is None:
@@ -140,18 +178,28 @@ def render_markdown(plan: Plan, *, costs_table: bool = True) -> str:
     for c in plan.actionable:
         if not c.field_diffs:
             continue
+        body: list[str] = []
+        for f in c.field_diffs:
+            old, new = f.shown()
+            diff = None if c.action is Action.CREATE else _line_diff(old, new)
+            if diff is not None:
+                body += [f"~ {f.path}:", *(f"{d[0]}     {d[2:]}" for d in diff)]
+                continue
+            if old is not None and c.action is not Action.CREATE:
+                body.append(f"- {f.path}: {_short(old, 120)}")
+            if new is not None:
+                body.append(f"+ {f.path}: {_short(new, 120)}")
+        fence = "````" if any("```" in line for line in body) else "```"
         lines += [
             f"<details><summary><code>{c.address}</code>: {len(c.field_diffs)} field(s)</summary>",
             "",
-            "```diff",
+            f"{fence}diff",
+            *body,
+            fence,
+            "",
+            "</details>",
+            "",
         ]
-        for f in c.field_diffs:
-            old, new = f.shown()
-            if old is not None and c.action is not Action.CREATE:
-                lines.append(f"- {f.path}: {_short(old, 120)}")
-            if new is not None:
-                lines.append(f"+ {f.path}: {_short(new, 120)}")
-        lines += ["```", "", "</details>", ""]
     if costs_table:
         lines.extend(costs.markdown_lines(plan))
     lines.append(f"**{summary_line(plan)}**")
