@@ -250,12 +250,20 @@ def test_texts_from_data_are_escaped_and_a_cost_entry_is_shown() -> None:
         )  # fmt: skip
         for i in range(40)
     ]
-    summary = summary_of(samples, Slo(error_rate=0.1), cost={"estimate": "$0.42", "calls": 40})
+    cost = {  # the shape a run records (docs/cost.md)
+        "estimate": {"invocations": 40, "total_tokens": 8000, "amount": 0.42, "currency": "USD",
+                     "price_table": True},
+        "actual": {"invocations": 38, "total_tokens": 7410, "amount": 0.39, "currency": "USD",
+                   "price_table": True},
+    }  # fmt: skip
+    summary = summary_of(samples, Slo(error_rate=0.1), cost=cost)
     summary["warnings"] = ["<i>slow</i>"]
     page = render_page("loadtest.x[prd]", "r<1>", summary, samples)
     assert "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert "&lt;b&gt;boom&lt;/b&gt;" in page and "<b>boom" not in page
     assert "<b>Warning:</b> &lt;i&gt;slow&lt;/i&gt;" in page
     assert 'id="r&lt;1&gt;"' in page
-    assert "<td class='l'>estimate</td><td>$0.42</td>" in page
+    assert "<td class='l'>estimated (the plan)</td><td>40 invocations, ~8,000 tokens, ~" in page
+    assert "<td class='l'>actual (this run)</td><td>38 invocations, 7,410 tokens, " in page
+    assert "0.42" in page and "0.39" in page
     assert "Cost" not in render_page("loadtest.x[prd]", "r1", summary_of(samples, Slo()), samples)
