@@ -27,6 +27,7 @@ from engine.evaluation.report_text import check_cells, evaluator_cell, headline,
 from engine.evaluation.results import total_tokens
 from engine.evaluation.run import EvalRun, VariantRun
 from engine.report import chart, render_page
+from engine.spec.pricing import cost_rows
 
 __all__ = ["MAX_CASE_CELLS", "render_html"]
 
@@ -115,10 +116,9 @@ def render_html(
         ],
         "latency": chart(latency, label="latency of every successful call"),
         "latency_fits": fits,
-        "cost": dict(cost or run.cost) or None,  # the run's own {estimate, actual} by default
+        "cost": cost_rows(cost or run.cost),  # the run's own {estimate, actual} by default
         "took": ", ".join(f"{k} {v:.1f}s" for k, v in run.timings.items()),
         "fmt": metric_text,
-        "amount": amount,
     }
     return render_page("run.html.j2", **context)
 
@@ -167,21 +167,6 @@ def metric_text(value: float | None, metric: str, signed: bool = False) -> str:
     if metric in ("errors", "tokens"):
         return f"{value:{sign},.0f}"
     return f"{value:{sign}.2f}"
-
-
-def amount(value: object) -> str:
-    """A cost figure: counts with thousands separators, money to 4 significant digits."""
-    if value is None or value == {}:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {amount(v)}" for k, v in value.items())
-    return str(value)
 
 
 def _num(value: float | None, metric: str, *, signed: bool = False) -> str:

@@ -25,7 +25,7 @@ from engine.load.report import headline, ms, rate
 from engine.report import chart
 from engine.report import render_page as render_template
 from engine.report.pages import environment
-from engine.spec.pricing import versus
+from engine.spec.pricing import cost_rows
 
 #: YAML name of an SLO (`p95Ms`) -> its unit ("ms", "req/s", "" for rates)
 UNITS = {yaml_name: unit for yaml_name, unit, _ in SLO_FIELDS.values()}
@@ -113,12 +113,9 @@ def _figure(c: Chart) -> dict[str, Any]:
 
 
 def _cost(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The run's `cost` (`{estimate, actual}`, docs/cost.md) as two label/value rows."""
-    text = versus(summary.get("cost"))
-    if text is None:
-        return []
-    estimated, _, actual = text.removeprefix("estimated ").partition("; actual ")
-    return [("estimated (the plan)", estimated), ("actual (this run)", actual)]
+    """The run's `cost` (`{estimate, actual}`, docs/cost.md) as label/value rows."""
+    cost = summary.get("cost")
+    return cost_rows(cost if isinstance(cost, Mapping) else None)
 
 
 def context(

@@ -268,3 +268,17 @@ def versus(cost: Mapping[str, Any] | None) -> str | None:
     left = _side(est, "~", shown) if isinstance(est, Mapping) else "n/a (not planned)"
     right = _side(act, "", shown) if isinstance(act, Mapping) else "n/a (not measured)"
     return f"estimated {left}; actual {right}"
+
+
+def cost_rows(cost: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """A run's `summary["cost"]` as the label/value rows of a report's Cost card: what the
+    plan estimated (and on what basis) and what the run used; [] without a cost."""
+    text = versus(cost)
+    if text is None or cost is None:
+        return []
+    estimated, _, actual = text.removeprefix("estimated ").partition("; actual ")
+    rows = [("estimated (the plan)", estimated), ("actual (this run)", actual)]
+    est = cost.get("estimate")
+    if isinstance(est, Mapping) and est.get("basis"):
+        rows.insert(1, ("the estimate's basis", str(est["basis"])))
+    return rows

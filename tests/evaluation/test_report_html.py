@@ -341,10 +341,19 @@ def charts_column(name: str):  # type: ignore[no-untyped-def]
 def test_cost_card_renders_when_the_summary_has_one(no_charts: None) -> None:
     run = rich("QualityGate")
     assert "<h2>Cost</h2>" not in render_html(run)
-    html = render_html(run, cost={"estimate": {"usd": 0.0123, "tokens": 12000},
-                                  "actual": {"usd": 0.011, "tokens": 11500}})  # fmt: skip
+    cost = {  # the shape a run records (docs/cost.md)
+        "estimate": {"invocations": 16, "total_tokens": 12000, "amount": 0.0123,
+                     "currency": "USD", "price_table": True, "basis": "16 items × 1 × 1"},
+        "actual": {"invocations": 16, "total_tokens": 11500, "amount": 0.011,
+                   "currency": "USD", "price_table": True},
+    }  # fmt: skip
+    html = render_html(run, cost=cost)
     assert "<h2>Cost</h2>" in html
-    assert "<td>0.0123</td><td>0.011</td>" in html and "<td>12,000</td><td>11,500</td>" in html
+    assert '<td class="l">estimated (the plan)</td><td>16 invocations, ~12,000 tokens, ~' in html
+    assert '<td class="l">actual (this run)</td><td>16 invocations, 11,500 tokens, ' in html
+    assert "16 items × 1 × 1" in html
+    run.cost = cost  # the run's own cost is the default
+    assert "<h2>Cost</h2>" in render_html(run)
 
 
 def test_values_are_escaped(no_charts: None) -> None:
