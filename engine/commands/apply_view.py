@@ -79,6 +79,8 @@ def _finish_line(change: Change, o: Outcome, done: str) -> tuple[str, str]:
         return f"✓ {change.address}: {done} in {took}{gate}", "green"
     if o.status == "skipped":
         return f"- {change.address}: skipped: {o.message}", "yellow"
+    if (o.message or "").startswith("not started:"):  # the applier refused it (budget, stopping)
+        return f"✗ {change.address}: {o.message}", "red"
     what = "did not pass" if o.verdict else "failed"
     return f"✗ {change.address}: {what} after {took}: {o.message}", "red"
 

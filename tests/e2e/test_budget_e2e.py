@@ -89,6 +89,8 @@ def test_apply_refuses_a_run_over_budget_before_starting_it(
     assert "Skipped: agent.bot[prd]: upstream failed: qualitygate.release[tst]" in err + out
     rc, state_out, _ = cli(capsys, ws, "state", "show")
     state = json.loads(state_out)
+    assert "✗ qualitygate.release[tst]: not started: over the budget" in err + out
+    assert "failed after" not in err + out
     assert "qualitygate.release[tst]" not in state["runs"]  # it never ran
     assert {"agent.bot[tst]", "dataset.golden[tst]"} <= set(state["resources"])
     assert "agent.bot[prd]" not in state["resources"]
